@@ -1,0 +1,3 @@
+fn main() {
+    println!("pinpoint-attribution: not yet wired");
+}

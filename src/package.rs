@@ -1,0 +1,3 @@
+//! `package`: static builds of the Lambda functions into deterministic zips.
+//!
+//! STUB: being written.

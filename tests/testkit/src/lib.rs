@@ -1,0 +1,185 @@
+//! Test support for code that talks to AWS: one moto server per test process.
+//!
+//! Every test that needs the emulator calls [`Emulator::start`], which runs the project's
+//! launcher (`scripts/emulator.py`, moto with the project's patches) on a free port of
+//! 127.0.0.1. Each test process gets its own server, so tests never see each other's resources
+//! and request counts at the emulator belong to one test.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+
+/// Region every test uses: moto keeps separate state per region.
+pub const REGION: &str = "eu-west-1";
+
+/// Account id that moto reports for its default credentials.
+pub const ACCOUNT_ID: &str = "123456789012";
+
+/// A moto server owned by this test process; dropping it stops the server.
+pub struct Emulator {
+    endpoint: String,
+    port: u16,
+    child: Child,
+}
+
+impl Emulator {
+    /// Starts a moto server on a free port and waits until it answers.
+    ///
+    /// Panics with a message that says how to install the emulator when the project venv is
+    /// missing: a test cannot do anything useful without it.
+    pub fn start() -> Emulator {
+        let python = python_path();
+        assert!(
+            python.exists(),
+            "emulator Python not found at {}: run `scripts/emulator install` or set PINPOINT_ATTRIBUTION_PYTHON",
+            python.display()
+        );
+
+        let port = free_port();
+        let child = Command::new(&python)
+            .arg(workspace_root().join("scripts/emulator.py"))
+            .args(["serve", "--port", &port.to_string()])
+            .env(
+                "MOTO_RECORDER_FILEPATH",
+                std::env::temp_dir().join(format!("moto-recording-{port}.jsonl")),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|err| panic!("failed to start {}: {err}", python.display()));
+
+        let emulator = Emulator {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            port,
+            child,
+        };
+        emulator.wait_until_ready(Duration::from_secs(60));
+        emulator
+    }
+
+    /// Base URL of the server, for `--endpoint-url` and `AWS_ENDPOINT_URL`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// SDK settings for this server: fixed region and test credentials, no retries, nothing
+    /// read from the environment or `~/.aws`.
+    pub fn sdk_config(&self) -> SdkConfig {
+        SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+                Credentials::new("test", "test", None, None, "testkit"),
+            ))
+            .retry_config(RetryConfig::disabled())
+            .build()
+    }
+
+    /// Environment variables that point a child process (the deployer binary) at this server.
+    pub fn process_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+            ("AWS_REGION", REGION.to_owned()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+            ("AWS_CONFIG_FILE", "/dev/null".to_owned()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_owned()),
+        ]
+    }
+
+    /// Sends a request to moto's own API (`/moto-api/...`) and returns the status and body.
+    pub fn moto_api(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        http_request(self.port, method, path, body)
+            .unwrap_or_else(|err| panic!("moto API {method} {path} failed: {err}"))
+    }
+
+    /// Starts recording the requests that reach the server.
+    pub fn start_recording(&self) {
+        let (status, body) = self.moto_api("POST", "/moto-api/recorder/reset-recording", "");
+        assert_eq!(status, 200, "reset-recording failed: {body}");
+        let (status, body) = self.moto_api("POST", "/moto-api/recorder/start-recording", "");
+        assert_eq!(status, 200, "start-recording failed: {body}");
+    }
+
+    /// Returns the requests recorded since [`Emulator::start_recording`], one JSON object each.
+    pub fn recorded_requests(&self) -> Vec<serde_json::Value> {
+        let (status, body) = self.moto_api("GET", "/moto-api/recorder/download-recording", "");
+        assert_eq!(status, 200, "download-recording failed: {body}");
+        body.lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| serde_json::from_str(line).expect("moto recording line is JSON"))
+            .collect()
+    }
+
+    fn wait_until_ready(&self, limit: Duration) {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Ok((200, _)) = http_request(self.port, "GET", "/moto-api/data.json", "") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("moto did not answer on port {} within {limit:?}", self.port);
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Root of the cargo workspace (the directory holding `scripts/` and `environments/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("testkit lives two levels below the workspace root")
+        .to_path_buf()
+}
+
+/// Python interpreter of the project venv, or `PINPOINT_ATTRIBUTION_PYTHON` when set.
+pub fn python_path() -> PathBuf {
+    match std::env::var_os("PINPOINT_ATTRIBUTION_PYTHON") {
+        Some(path) => PathBuf::from(path),
+        None => workspace_root().join(".venv/bin/python"),
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port on 127.0.0.1");
+    listener.local_addr().expect("local address").port()
+}
+
+fn http_request(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes())?;
+
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
+}
