@@ -76,9 +76,11 @@ impl Emulator {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(REGION))
             .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-                Credentials::new("test", "test", None, None, "testkit"),
-            ))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
+                    "test", "test", None, None, "testkit",
+                )),
+            )
             .retry_config(RetryConfig::disabled())
             .build()
     }
