@@ -50,6 +50,14 @@ pub(super) fn describe(error: &Error, text: &str) -> Problem {
             location,
             &format!("expected {}, found {unexpected}", plain_expected(expected)),
         ),
+        Error::ExternalMessage { .. } => with_key(
+            text,
+            location,
+            &format!(
+                "invalid YAML: {}; check the indentation and quoting near this position",
+                plain_message(error)
+            ),
+        ),
         other => generic(other, text, location),
     };
 
@@ -213,9 +221,17 @@ fn plain_expected(expected: &str) -> String {
     }
 }
 
+/// serde-saphyr's own message, without its location suffix and with control characters
+/// escaped.
+fn plain_message(error: &Error) -> String {
+    UserMessageFormatter
+        .format_message(error)
+        .escape_debug()
+        .to_string()
+}
+
 fn generic(error: &Error, text: &str, location: Location) -> String {
-    let detail = UserMessageFormatter.format_message(error);
-    let detail = detail.escape_debug().to_string();
+    let detail = plain_message(error);
     match key_at(text, location) {
         Some(key) => format!("{key}: {detail}; check this value against the environment file reference in README.md"),
         None => format!("invalid YAML: {detail}; check the indentation and quoting near this position"),
