@@ -187,7 +187,12 @@ impl ArtifactSet {
         self.manifest
             .artifacts
             .iter()
-            .map(|artifact| ((artifact.function, artifact.architecture), artifact.s3_key()))
+            .map(|artifact| {
+                (
+                    (artifact.function, artifact.architecture),
+                    artifact.s3_key(),
+                )
+            })
             .collect()
     }
 }

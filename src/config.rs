@@ -67,7 +67,10 @@ pub enum ConfigError {
 
 /// Reads and validates an environment file.
 pub fn load(path: &Path) -> Result<Environment, ConfigError> {
-    Err(ConfigError::Todo(format!("config loader not written yet: {}", path.display())))
+    Err(ConfigError::Todo(format!(
+        "config loader not written yet: {}",
+        path.display()
+    )))
 }
 
 impl Environment {

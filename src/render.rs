@@ -43,5 +43,8 @@ pub fn render_application(
     artifacts: &ArtifactSet,
 ) -> Result<RenderedStack, RenderError> {
     let _ = (environment, artifacts);
-    Err(RenderError::Todo(format!("renderer not written yet: {}", application.name)))
+    Err(RenderError::Todo(format!(
+        "renderer not written yet: {}",
+        application.name
+    )))
 }
