@@ -34,6 +34,13 @@ impl Emulator {
     /// Panics with a message that says how to install the emulator when the project venv is
     /// missing: a test cannot do anything useful without it.
     pub fn start() -> Emulator {
+        Emulator::start_with_args(&[])
+    }
+
+    /// Starts a moto server like [`Emulator::start`], with extra arguments for the launcher's
+    /// `serve` command: `--no-patches`, or `--without-patch NAME` to leave out one patch (the
+    /// tests of a patch use these to show the deviation it fixes).
+    pub fn start_with_args(launcher_args: &[&str]) -> Emulator {
         let python = python_path();
         assert!(
             python.exists(),
@@ -45,6 +52,7 @@ impl Emulator {
         let child = Command::new(&python)
             .arg(workspace_root().join("scripts/emulator.py"))
             .args(["serve", "--port", &port.to_string()])
+            .args(launcher_args)
             .env(
                 "MOTO_RECORDER_FILEPATH",
                 std::env::temp_dir().join(format!("moto-recording-{port}.jsonl")),
