@@ -136,18 +136,13 @@ async fn package_command(
     }
 
     let current = std::env::current_dir()?;
-    let workspace = package::find_workspace_root(&current).ok_or_else(|| {
-        format!(
-            "no pinpoint-attribution workspace at or above {}: run package from a checkout of the repository",
-            current.display()
-        )
-    })?;
     let options = PackageOptions {
-        workspace,
+        workspace: package::find_workspace_root(&current)?,
         out_dir: absolute(&current, out),
         architectures: wanted,
+        target_dir: None,
     };
-    let set = package::package(&options).await?;
+    let set = tokio::task::spawn_blocking(move || package::package(&options)).await??;
     output::print(cli.output, &set.manifest, |_| output::package_text(&set));
     Ok(EXIT_OK)
 }
