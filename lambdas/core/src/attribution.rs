@@ -93,7 +93,7 @@ pub struct ItemError {
 }
 
 impl Attribution {
-    /// Builds the attribution for a candidate; it is pending until Cognito holds the value.
+    /// Builds the attribution for a candidate, pending until Cognito contains the value.
     pub fn new(candidate: &Candidate, campaign_value: String, lookback_days: u16) -> Attribution {
         Attribution {
             username: candidate.username.clone(),
@@ -218,8 +218,9 @@ impl ConditionalPut {
         }
     }
 
-    /// Clears the pending flag once Cognito holds the value, if the stored attribution is
-    /// still the same interaction (a newer one may have replaced it meanwhile).
+    /// Clears the pending flag once Cognito contains the value. The write happens only if the
+    /// stored attribution is still the same interaction, because a newer one may have replaced
+    /// it meanwhile.
     pub fn confirmation(attribution: &Attribution) -> ConditionalPut {
         let confirmed = Attribution {
             attribute_pending: false,
@@ -259,12 +260,12 @@ fn rank_values(attribution: &Attribution) -> BTreeMap<String, AttributeValue> {
     ])
 }
 
-/// What to do after the conditional write of a new attribution.
+/// The step after the conditional write of a new attribution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NextStep {
     /// Write the value to Cognito, then confirm the item.
     UpdateAttribute,
-    /// Cognito already holds the value (the same journey's window moved): confirm the item.
+    /// Cognito already contains the value (the same journey's window moved): confirm the item.
     ConfirmOnly,
     /// A newer or equal attribution is stored and settled: nothing to do.
     Unchanged,
@@ -273,9 +274,9 @@ pub enum NextStep {
 /// Decides the next step from the write's result.
 ///
 /// After a write, Cognito needs the value unless the replaced attribution had the same value
-/// and was settled. After a rejection, the stored item is newer or the same interaction; the
-/// same interaction still pending means an earlier attempt wrote the item but not Cognito,
-/// so this attempt finishes it.
+/// and was settled. After a rejection, the stored item is newer or the same interaction. When
+/// it is the same interaction and still pending, an earlier attempt wrote the item but not
+/// Cognito, so this attempt finishes it.
 pub fn next_step(new: &Attribution, written: bool, stored: Option<&Item>) -> NextStep {
     let stored = stored.and_then(|item| Attribution::from_item(item).ok());
 

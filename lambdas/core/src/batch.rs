@@ -5,7 +5,7 @@
 //! interaction of each user is written; across batches the conditional write keeps the
 //! newest. Either way the stored state depends only on the set of events.
 //!
-//! On the first failure that a retry can fix, the batch stops: the failed record is reported
+//! On the first failure that a retry can fix, the batch stops. The failed record is reported
 //! and every later record is deferred, because Kinesis and DynamoDB streams resume from the
 //! lowest reported sequence number and deliver all records after it again.
 
@@ -55,7 +55,7 @@ pub struct TaggingReport {
     pub unknown_versions: BTreeMap<String, u32>,
 }
 
-/// Why one record's processing stopped short of an outcome.
+/// The reason one record's processing stopped short of an outcome.
 enum Stop {
     Skip(SkipReason, String),
     Retry(String),
@@ -396,7 +396,7 @@ async fn set_attribute<P: UserPool + Sync>(
 /// value is written again.
 ///
 /// NOTE: with three or more concurrent writers for one user, a value written here can still
-/// land after a yet newer one; the next interaction or redelivery corrects it.
+/// land after a yet newer one. The next interaction or redelivery of that user corrects it.
 async fn confirm<D, W, P>(
     attribution: &Attribution,
     settings: &TaggingSettings,

@@ -119,7 +119,7 @@ fn gunzip(payload: &[u8]) -> Result<Vec<u8>, DecodeError> {
     Ok(output)
 }
 
-/// Maps a serde_json error to a skip reason; its message holds a position, not the payload.
+/// Maps a serde_json error to a skip reason. Its message contains a position, not the payload.
 fn json_error(error: serde_json::Error) -> DecodeError {
     let reason = match error.classify() {
         Category::Eof => SkipReason::TruncatedJson,

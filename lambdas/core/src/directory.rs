@@ -1,4 +1,4 @@
-//! Who is behind an endpoint: the endpoint's user, and a directory read from an export file.
+//! Endpoint users, and a directory of them read from a Pinpoint endpoint export.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -103,7 +103,7 @@ impl EndpointExport {
         self.endpoints.len()
     }
 
-    /// Returns whether the export holds no endpoint.
+    /// Returns whether the export contains no endpoint.
     pub fn is_empty(&self) -> bool {
         self.endpoints.is_empty()
     }

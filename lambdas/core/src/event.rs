@@ -3,7 +3,7 @@
 //! Deserialization is lenient the way real streams need: unknown fields are ignored, every
 //! field is optional, numbers are accepted where strings are expected and numeric strings or
 //! fractions where integers are expected. A field of an unusable type reads as absent instead
-//! of failing the record; the classifier then decides whether the record still has what it
+//! of failing the record. The classifier then decides whether the record still has what it
 //! needs.
 
 use std::collections::BTreeMap;

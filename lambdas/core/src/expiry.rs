@@ -118,7 +118,7 @@ fn attribute(typed: &Map<String, Value>) -> Option<AttributeValue> {
     None
 }
 
-/// What to do with a user's attribute after their attribution was deleted.
+/// The action on a user's attribute after their attribution was deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExpiryDecision {
     /// No attribution is stored: blank the attribute.

@@ -1,8 +1,8 @@
 //! Source-independent attribution logic shared by the Lambda functions and local replays.
 //!
 //! This crate makes no AWS call. It decodes event records, decides what an event means for a
-//! user's attribution, and holds the expiry rules; the function crates wire it to SDK clients
-//! through the traits in [`services`].
+//! user's attribution, and contains the expiry rules. The function crates wire it to SDK
+//! clients through the traits in [`services`].
 //!
 //! A batch of Pinpoint event-stream records goes through [`batch::attribute_batch`]; a batch
 //! of the attribution table's stream records goes through [`expiry::expire_batch`]. Both

@@ -1,4 +1,4 @@
-//! What became of each record of a batch, and the counts that the functions log.
+//! Per-record outcomes of a batch, and the counts that the functions log.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -102,7 +102,7 @@ impl fmt::Display for SkipReason {
     }
 }
 
-/// What happened to one record.
+/// The outcome of one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// The record's interaction is now the user's stored attribution.

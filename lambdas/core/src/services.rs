@@ -8,7 +8,7 @@ use std::future::Future;
 use crate::attribution::{ConditionalPut, Item};
 use crate::directory::EndpointUser;
 
-/// How a failed service call affects the record that needed it.
+/// The effect of a failed service call on the record that needed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureKind {
     /// A retry can succeed: throttling, a 5xx, a network failure or timeout, or a deployment

@@ -16,7 +16,7 @@ pub const DEFAULT_USERNAME_ATTRIBUTE: &str = "username";
 /// Cognito custom attribute (without `custom:`) when `CAMPAIGN_ATTRIBUTE` is not set.
 pub const DEFAULT_CAMPAIGN_ATTRIBUTE: &str = "campaign";
 
-/// Longest lookback window accepted, in days.
+/// Maximum lookback window, in days.
 pub const MAX_LOOKBACK_DAYS: u16 = 365;
 
 /// Longest Cognito custom attribute name, without the `custom:` prefix (a Cognito quota).
@@ -38,7 +38,7 @@ pub enum SettingsError {
     },
 }
 
-/// What the Cognito attribute holds for an attributed user.
+/// The value the Cognito attribute contains for an attributed user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CampaignValue {
     /// The journey's name, as marketers read it in analytics (the default).

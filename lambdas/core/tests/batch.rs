@@ -156,7 +156,7 @@ fn f5_ttl_is_seconds_after_lookback() {
     );
 }
 
-/// A deterministic shuffle (xorshift-driven Fisher-Yates), so failures reproduce.
+/// Shuffles deterministically (xorshift-driven Fisher-Yates), so failures reproduce.
 fn shuffled<T: Clone>(items: &[T], seed: u64) -> Vec<T> {
     let mut items = items.to_vec();
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;

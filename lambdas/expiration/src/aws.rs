@@ -14,7 +14,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// Converts an SDK error into the core's classified error, keeping only the error code and
-/// the service's message (neither holds request data).
+/// the service's message (neither contains request data).
 pub fn service_error<E>(operation: &'static str, error: &SdkError<E, HttpResponse>) -> ServiceError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,

@@ -31,8 +31,8 @@ impl Expiration {
 
     /// Handles one DynamoDB stream event and returns the record to retry from, if any.
     ///
-    /// Only deletions by DynamoDB's TTL process count; the stack's event filter admits only
-    /// those, and this check repeats it so a missing or changed filter cannot blank
+    /// Only deletions by DynamoDB's TTL process count. The stack's event filter admits only
+    /// those, and this check repeats it, so a missing or changed filter cannot blank
     /// attributes on ordinary deletes. Records are read one by one, so one malformed record
     /// is skipped instead of failing the event.
     pub async fn handle(&self, event: &Value) -> DynamoDbEventResponse {

@@ -191,7 +191,8 @@ impl Setup {
             .map(str::to_owned)
     }
 
-    /// The `AdminUpdateUserAttributes` requests recorded by the emulator, as (user, value).
+    /// Returns the `AdminUpdateUserAttributes` requests recorded by the emulator, as (user,
+    /// value).
     fn cognito_updates(&self) -> Vec<(String, String)> {
         let engine = base64::engine::general_purpose::STANDARD;
         let mut updates = Vec::new();

@@ -28,7 +28,7 @@ pub const CACHE_TTL: Duration = Duration::from_secs(15 * 60);
 pub const CACHE_CAPACITY: usize = 10_000;
 
 /// Converts an SDK error into the core's classified error, keeping only the error code and
-/// the service's message (neither holds request data).
+/// the service's message (neither contains request data).
 pub fn service_error<E>(operation: &'static str, error: &SdkError<E, HttpResponse>) -> ServiceError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,

@@ -1,7 +1,7 @@
 //! The tagging function: reads Pinpoint event-stream records from Kinesis and attributes
 //! users to the journeys they interacted with.
 //!
-//! The decisions live in `attribution_core`; this crate wires them to DynamoDB, Cognito and
+//! The decisions live in `attribution_core`. This crate wires them to DynamoDB, Cognito and
 //! Pinpoint through the SDK and turns the outcome into Kinesis's partial batch response.
 //!
 //! IAM actions used: `dynamodb:PutItem` on the attribution table,

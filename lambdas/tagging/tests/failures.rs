@@ -1,7 +1,7 @@
 //! Partial batch responses when DynamoDB fails in ways the emulator cannot produce.
 //!
-//! The DynamoDB client answers from `aws-smithy-mocks` rules (a 5xx, or a throttling error
-//! body); Cognito is the emulator's.
+//! The DynamoDB client returns responses from `aws-smithy-mocks` rules (a 5xx, or a
+//! throttling error body), while Cognito is the emulator's.
 
 mod common;
 
@@ -62,7 +62,8 @@ fn rejected() -> HttpResponse {
     )
 }
 
-/// A tagging handler whose DynamoDB client answers from `rules`; Cognito is the emulator's.
+/// Builds a tagging handler whose DynamoDB client returns responses from `rules`, while
+/// Cognito is the emulator's.
 async fn mocked_handler(emulator: &Emulator, rules: &[&Rule]) -> (Tagging<EndpointExport>, String) {
     let clients = Clients::new(emulator);
     let pool_id = clients.create_pool("shop-users", &users("abc")).await;

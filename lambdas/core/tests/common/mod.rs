@@ -9,7 +9,7 @@
 //! - `f6_stream_event.json`: a DynamoDB stream event with five records for users p to t.
 //!
 //! The in-memory table applies the conditional writes by the rules they express
-//! ([`Attribution::supersedes`] and [`Attribution::same_interaction`]); the function crates
+//! ([`Attribution::supersedes`] and [`Attribution::same_interaction`]). The function crates
 //! test the real condition expressions against DynamoDB (moto).
 
 #![allow(dead_code)]
@@ -64,7 +64,7 @@ pub fn endpoint_of(user: char) -> String {
     format!("5f0c2a7e-93b1-4d6a-8e2f-1b7c9d3e4a0{user}")
 }
 
-/// The F1 events as input records with ids `1` to `8`.
+/// Returns the F1 events as input records with ids `1` to `8`.
 pub fn f1_records() -> Vec<InputRecord> {
     fixture("f1_mixed_batch.jsonl")
         .lines()
@@ -80,7 +80,8 @@ pub fn record(id: &str, payload: Vec<u8>) -> InputRecord {
     }
 }
 
-/// A journey email event of `kind` (`open` or `click`) for `user` (a letter) at `at_ms`.
+/// Builds a journey email event of `kind` (`open`, `click`, `send`) for `user` (a letter) at
+/// `at_ms`.
 pub fn journey_email(kind: &str, user: char, journey: &str, at_ms: i64) -> Vec<u8> {
     serde_json::json!({
         "event_type": format!("_email.{kind}"),
@@ -120,7 +121,7 @@ impl MemoryTable {
             .map(|item| Attribution::from_item(item).unwrap())
     }
 
-    /// The stored items without the pending flag, sorted by user, for comparing end states.
+    /// Returns the stored attributions sorted by user, for comparing end states.
     pub fn settled_state(&self) -> Vec<(String, Attribution)> {
         let items = self.items.lock().unwrap();
         let mut state: Vec<(String, Attribution)> = items

@@ -204,7 +204,7 @@ pub fn users(letters: &str) -> Vec<String> {
         .collect()
 }
 
-/// A Kinesis event as Lambda delivers it, with sequence numbers `seq-1`, `seq-2`, ...
+/// Builds a Kinesis event as Lambda delivers it, with sequence numbers from [`sequence`].
 pub fn kinesis_event(payloads: &[Vec<u8>]) -> Value {
     let records: Vec<Value> = payloads
         .iter()
@@ -214,7 +214,7 @@ pub fn kinesis_event(payloads: &[Vec<u8>]) -> Value {
     json!({ "Records": records })
 }
 
-/// A Kinesis record whose `data` is taken as given (it may be deliberately invalid).
+/// Builds a Kinesis record whose `data` is taken as given (it may be deliberately invalid).
 pub fn kinesis_record(sequence: &str, data: &str) -> Value {
     json!({
         "kinesis": {
@@ -254,7 +254,7 @@ pub fn endpoint_of(user: char) -> String {
     format!("5f0c2a7e-93b1-4d6a-8e2f-1b7c9d3e4a0{user}")
 }
 
-/// A journey email event of `kind` (`open`, `click`, `send`) for `user` at `at_ms`.
+/// Builds a journey email event of `kind` (`open`, `click`, `send`) for `user` at `at_ms`.
 pub fn journey_email(kind: &str, user: char, journey: &str, at_ms: i64) -> Vec<u8> {
     json!({
         "event_type": format!("_email.{kind}"),
@@ -269,8 +269,8 @@ pub fn journey_email(kind: &str, user: char, journey: &str, at_ms: i64) -> Vec<u
     .into_bytes()
 }
 
-/// The `AdminUpdateUserAttributes` requests that reached the emulator since recording began,
-/// as (username, attribute name, value).
+/// Returns the `AdminUpdateUserAttributes` requests that reached the emulator since recording
+/// began, as (username, attribute name, value).
 pub fn cognito_updates(emulator: &Emulator) -> Vec<(String, String, String)> {
     let mut updates = Vec::new();
     for request in emulator.recorded_requests() {
