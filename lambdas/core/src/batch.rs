@@ -250,7 +250,7 @@ async fn resolve_username<D: Directory + Sync>(
 ///
 /// Among equal candidates (duplicates) the first record wins, so a failure reports the
 /// earliest of them. The winners come back in record order.
-pub fn newest_per_user(
+pub(crate) fn newest_per_user(
     candidates: Vec<(usize, Candidate)>,
     outcomes: &mut [RecordOutcome],
 ) -> Vec<(usize, Candidate)> {
