@@ -212,9 +212,9 @@ fn check_settings(checker: &mut Checker, raw: RawSettings) -> PartialSettings {
         batch_size: raw
             .batch_size
             .and_then(|value| checker.number_in(&value, "batch_size", 1..=10000, 100)),
-        maximum_retry_attempts: raw.maximum_retry_attempts.and_then(|value| {
-            checker.number_in(&value, "maximum_retry_attempts", 0..=10000, 5)
-        }),
+        maximum_retry_attempts: raw
+            .maximum_retry_attempts
+            .and_then(|value| checker.number_in(&value, "maximum_retry_attempts", 0..=10000, 5)),
     }
 }
 
@@ -252,7 +252,12 @@ fn check_applications(
             )
             .and_then(|id| check_app_id(checker, id, name.as_deref(), &mut app_ids_seen));
         let user_pool_id = checker
-            .required(raw.user_pool_id, "user_pool_id", &location, "eu-west-1_AbCdEf123")
+            .required(
+                raw.user_pool_id,
+                "user_pool_id",
+                &location,
+                "eu-west-1_AbCdEf123",
+            )
             .and_then(|id| check_user_pool_id(checker, id, context.region));
 
         if let (Some(name), Some(pinpoint_app_id), Some(user_pool_id)) =
@@ -334,7 +339,12 @@ fn derived_names_fit(
 }
 
 /// Lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen.
-fn check_name(checker: &mut Checker, value: Located<String>, key: &str, example: &str) -> Option<String> {
+fn check_name(
+    checker: &mut Checker,
+    value: Located<String>,
+    key: &str,
+    example: &str,
+) -> Option<String> {
     let text = &value.value;
     let valid = text.starts_with(|c: char| c.is_ascii_lowercase())
         && !text.ends_with('-')
@@ -346,7 +356,12 @@ fn check_name(checker: &mut Checker, value: Located<String>, key: &str, example:
     }
 
     let lowered = text.to_lowercase();
-    let fix = if lowered != *text && !lowered.is_empty() && lowered.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+    let fix = if lowered != *text
+        && !lowered.is_empty()
+        && lowered
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
         format!("write it as {lowered:?}")
     } else {
         format!("use a name like {example:?}")
@@ -374,7 +389,7 @@ fn check_region(checker: &mut Checker, value: Located<String>) -> Option<Located
     None
 }
 
-/// Whether `text` has the shape of a region code: `eu-west-1`, `us-gov-west-1`, `ap-southeast-3`.
+/// Checks that `text` has the shape of a region code: `eu-west-1`, `us-gov-west-1`, `ap-southeast-3`.
 fn is_region(text: &str) -> bool {
     let parts: Vec<&str> = text.split('-').collect();
     let Some((number, words)) = parts.split_last() else {
@@ -396,7 +411,10 @@ fn check_account_id(checker: &mut Checker, value: Located<String>) -> Option<Str
         return Some(value.value);
     }
 
-    let fix = if !text.is_empty() && text.len() < 12 && text.bytes().all(|byte| byte.is_ascii_digit()) {
+    let fix = if !text.is_empty()
+        && text.len() < 12
+        && text.bytes().all(|byte| byte.is_ascii_digit())
+    {
         "AWS account ids have exactly 12 digits, leading zeros included; write the whole id in quotes, like \"012345678901\""
     } else {
         "write the 12-digit account id in quotes, like \"123456789012\""
@@ -441,7 +459,7 @@ fn check_bucket(checker: &mut Checker, value: Located<String>) -> Option<String>
     }
 }
 
-/// What breaks S3's naming rules for general purpose buckets, if anything.
+/// Returns the S3 naming rule for general purpose buckets that `name` breaks, if any.
 fn bucket_name_problem(name: &str) -> Option<&'static str> {
     const RESERVED_PREFIXES: &[&str] = &["xn--", "sthree-", "amzn-s3-demo-"];
     const RESERVED_SUFFIXES: &[&str] = &["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
@@ -465,8 +483,12 @@ fn bucket_name_problem(name: &str) -> Option<&'static str> {
     if name.split('.').count() == 4 && name.split('.').all(|part| part.parse::<u8>().is_ok()) {
         return Some("it must not look like an IP address");
     }
-    if RESERVED_PREFIXES.iter().any(|prefix| name.starts_with(prefix))
-        || RESERVED_SUFFIXES.iter().any(|suffix| name.ends_with(suffix))
+    if RESERVED_PREFIXES
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+        || RESERVED_SUFFIXES
+            .iter()
+            .any(|suffix| name.ends_with(suffix))
     {
         return Some("its prefix or suffix is reserved by S3");
     }
@@ -606,7 +628,9 @@ fn check_username_attribute(checker: &mut Checker, value: Located<String>) -> Op
     let text = &value.value;
     let length = text.chars().count();
     if (1..=50).contains(&length)
-        && !text.chars().any(|c| c.is_whitespace() || c.is_control() || FORBIDDEN.contains(&c))
+        && !text
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || FORBIDDEN.contains(&c))
     {
         return Some(value.value);
     }
@@ -667,14 +691,14 @@ fn check_architecture(checker: &mut Checker, value: Located<String>) -> Option<A
     checker.choice(
         &value,
         "architecture",
-        &[("arm64", Architecture::Arm64), ("x86_64", Architecture::X86_64)],
+        &[
+            ("arm64", Architecture::Arm64),
+            ("x86_64", Architecture::X86_64),
+        ],
     )
 }
 
-fn check_log_retention(
-    checker: &mut Checker,
-    value: Located<super::raw::RawValue>,
-) -> Option<u32> {
+fn check_log_retention(checker: &mut Checker, value: Located<super::raw::RawValue>) -> Option<u32> {
     let allowed: Vec<String> = LOG_RETENTION_DAYS.iter().map(u32::to_string).collect();
     let expected = format!(
         "a retention period CloudWatch Logs accepts ({})",
@@ -710,9 +734,11 @@ fn check_app_id(
     let text = &value.value;
     let is_hex = |lower_only: bool| {
         text.len() == 32
-            && text
-                .chars()
-                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c) || (!lower_only && ('A'..='F').contains(&c)))
+            && text.chars().all(|c| {
+                c.is_ascii_digit()
+                    || ('a'..='f').contains(&c)
+                    || (!lower_only && ('A'..='F').contains(&c))
+            })
     };
     if !is_hex(true) {
         let fix = if is_hex(false) {
@@ -741,7 +767,10 @@ fn check_app_id(
     }
     seen.insert(
         text.clone(),
-        (application.unwrap_or("?").to_owned(), value.referenced.line()),
+        (
+            application.unwrap_or("?").to_owned(),
+            value.referenced.line(),
+        ),
     );
     Some(value.value)
 }
