@@ -8,6 +8,7 @@
 mod checker;
 mod raw;
 mod rules;
+mod values;
 mod yaml_errors;
 
 use std::collections::BTreeMap;

@@ -692,7 +692,7 @@ fn multiple_documents_are_rejected() {
     let message = error_of(&yaml);
 
     assert!(
-        message.ends_with("the file holds more than one YAML document; keep a single document (remove the `---` line)"),
+        message.ends_with("the file contains more than one YAML document; keep a single document (remove the `---` line)"),
         "{message}"
     );
 }

@@ -29,9 +29,11 @@ pub(super) fn describe(error: &Error, text: &str) -> Problem {
         Error::SerdeUnknownField {
             field, expected, ..
         } => unknown_key(field, expected),
-        Error::DuplicateMappingKey { key, location } => duplicate_key(key.as_deref(), *location, text),
+        Error::DuplicateMappingKey { key, location } => {
+            duplicate_key(key.as_deref(), *location, text)
+        }
         Error::MultipleDocuments { .. } => {
-            "the file holds more than one YAML document; keep a single document (remove the `---` line)"
+            "the file contains more than one YAML document; keep a single document (remove the `---` line)"
                 .to_owned()
         }
         Error::SerdeMissingField { field, .. } => format!("missing key `{field}`; add it"),
