@@ -8,6 +8,7 @@
 mod checker;
 mod raw;
 mod rules;
+mod values;
 mod yaml_errors;
 
 use std::collections::BTreeMap;
@@ -55,7 +56,7 @@ pub struct Settings {
     pub lookback_days: u32,
     /// Pinpoint event types that count as an interaction with a journey message.
     pub interaction_events: Vec<String>,
-    /// Endpoint user attribute that holds the Cognito username.
+    /// Endpoint user attribute that contains the Cognito username.
     pub username_attribute: String,
     /// Cognito custom attribute name without the `custom:` prefix.
     pub campaign_attribute: String,
@@ -72,7 +73,8 @@ pub struct Settings {
 }
 
 impl Default for Settings {
-    /// The built-in defaults, used where neither the application nor `defaults:` sets a value.
+    /// Returns the built-in defaults, used where neither the application nor `defaults:` sets
+    /// a value.
     fn default() -> Self {
         Settings {
             lookback_days: 7,
@@ -90,7 +92,7 @@ impl Default for Settings {
     }
 }
 
-/// What the Cognito campaign attribute holds.
+/// Content of the Cognito campaign attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CampaignValue {
     JourneyName,
@@ -118,11 +120,11 @@ impl fmt::Display for CampaignValue {
 pub struct Problem {
     pub line: u64,
     pub column: u64,
-    /// What is wrong with which value, and how to fix it.
+    /// Description of the invalid value and of the fix.
     pub message: String,
 }
 
-/// Why an environment file could not be loaded.
+/// Failure to load an environment file.
 ///
 /// `Display` prints one `FILE:LINE:COLUMN: message` line per problem, ready for the terminal.
 #[derive(Debug)]
@@ -218,7 +220,7 @@ impl Environment {
         stack_name(&self.stack_prefix, &self.name, &application.name)
     }
 
-    /// The application called `name`, if the environment has one.
+    /// Returns the application called `name`, if the environment has one.
     pub fn application(&self, name: &str) -> Option<&Application> {
         self.applications
             .iter()
@@ -226,7 +228,8 @@ impl Environment {
     }
 }
 
-/// Stack name built from its three parts; [`Environment::stack_name`] for a loaded file.
+/// Builds a stack name from its three parts, as [`Environment::stack_name`] does for a loaded
+/// file.
 pub fn stack_name(stack_prefix: &str, environment: &str, application: &str) -> String {
     format!("{stack_prefix}-{environment}-{application}")
 }

@@ -85,7 +85,7 @@ pub struct PhysicalNames {
 /// A derived name with the maximum length its service accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameLimit<'a> {
-    /// What the name is, as a message names it ("Lambda function name").
+    /// Kind of name, as messages call it ("Lambda function name").
     pub what: &'static str,
     pub name: &'a str,
     /// Maximum length in characters.
@@ -108,7 +108,7 @@ impl PhysicalNames {
         }
     }
 
-    /// Every name with its service's length limit.
+    /// Returns every name with its service's length limit.
     pub fn limits(&self) -> Vec<NameLimit<'_>> {
         fn limit<'a>(what: &'static str, name: &'a str, max: usize) -> NameLimit<'a> {
             NameLimit { what, name, max }
@@ -119,8 +119,16 @@ impl PhysicalNames {
             limit("Lambda function name", &self.tagging_function, 64),
             limit("Lambda function name", &self.expiration_function, 64),
             limit("SQS queue name", &self.failure_queue, 80),
-            limit("CloudWatch Logs log group name", &self.tagging_log_group, 512),
-            limit("CloudWatch Logs log group name", &self.expiration_log_group, 512),
+            limit(
+                "CloudWatch Logs log group name",
+                &self.tagging_log_group,
+                512,
+            ),
+            limit(
+                "CloudWatch Logs log group name",
+                &self.expiration_log_group,
+                512,
+            ),
         ]
     }
 }
@@ -323,10 +331,7 @@ impl<'a> TemplateContext<'a> {
             } else {
                 "Delete"
             },
-            tags: tags
-                .iter()
-                .map(|(key, value)| Tag { key, value })
-                .collect(),
+            tags: tags.iter().map(|(key, value)| Tag { key, value }).collect(),
             key_attribute: contract::KEY_ATTRIBUTE,
             ttl_attribute: contract::TTL_ATTRIBUTE,
             ttl_deletion_filter: TTL_DELETION_FILTER,
@@ -382,7 +387,10 @@ fn function_environment(application: &Application, names: &PhysicalNames) -> Vec
             contract::env::CAMPAIGN_ATTRIBUTE,
             &settings.campaign_attribute,
         ),
-        variable(contract::env::CAMPAIGN_VALUE, settings.campaign_value.as_str()),
+        variable(
+            contract::env::CAMPAIGN_VALUE,
+            settings.campaign_value.as_str(),
+        ),
     ]
 }
 
@@ -440,7 +448,7 @@ fn yaml_helper(
     Ok(())
 }
 
-/// A quoted YAML scalar on one line that reads back as exactly `text`.
+/// Quotes `text` as a one-line YAML scalar that reads back as exactly `text`.
 fn quoted_scalar(text: &str) -> Result<String, RenderErrorReason> {
     let options = serde_saphyr::ser_options! { quote_all: true };
     let yaml = serde_saphyr::to_string_with_options(&text, options)

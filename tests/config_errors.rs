@@ -22,7 +22,7 @@ fn problems_of(yaml: &str) -> Vec<Problem> {
     }
 }
 
-/// A valid file with one application; `application_lines` are appended to it.
+/// Builds a valid file with one application and appends `application_lines` to it.
 fn with_application_lines(application_lines: &str) -> String {
     format!(
         "\
@@ -78,7 +78,10 @@ fn duplicate_top_level_key_is_rejected() {
 
 #[test]
 fn unquoted_short_account_id_asks_for_all_digits() {
-    let yaml = with_application_lines("").replace("region: eu-west-1\n", "region: eu-west-1\naccount_id: 12345678901\n");
+    let yaml = with_application_lines("").replace(
+        "region: eu-west-1\n",
+        "region: eu-west-1\naccount_id: 12345678901\n",
+    );
 
     assert_eq!(
         error_of(&yaml),
@@ -106,7 +109,12 @@ fn unknown_key_in_application_lists_allowed_keys() {
         message.starts_with("environments/dev.yaml:7:5: unknown key `lookback`"),
         "{message}"
     );
-    assert!(message.contains("(allowed keys: name, pinpoint_app_id, user_pool_id, lookback_days, interaction_events,"), "{message}");
+    assert!(
+        message.contains(
+            "(allowed keys: name, pinpoint_app_id, user_pool_id, lookback_days, interaction_events,"
+        ),
+        "{message}"
+    );
 }
 
 #[test]
@@ -116,12 +124,16 @@ fn unrelated_unknown_key_has_no_suggestion() {
     let message = error_of(&yaml);
 
     assert!(!message.contains("did you mean"), "{message}");
-    assert!(message.starts_with("environments/dev.yaml:7:5: unknown key `colour` (allowed keys: name,"), "{message}");
+    assert!(
+        message.starts_with("environments/dev.yaml:7:5: unknown key `colour` (allowed keys: name,"),
+        "{message}"
+    );
 }
 
 #[test]
 fn setting_at_top_level_points_to_defaults() {
-    let yaml = with_application_lines("").replace("region: eu-west-1\n", "region: eu-west-1\nmemory_mb: 512\n");
+    let yaml = with_application_lines("")
+        .replace("region: eu-west-1\n", "region: eu-west-1\nmemory_mb: 512\n");
 
     let message = error_of(&yaml);
 
@@ -133,7 +145,10 @@ fn setting_at_top_level_points_to_defaults() {
 
 #[test]
 fn application_key_under_defaults_is_rejected() {
-    let yaml = with_application_lines("").replace("applications:", "defaults:\n  user_pool_id: eu-west-1_AbCdEf123\napplications:");
+    let yaml = with_application_lines("").replace(
+        "applications:",
+        "defaults:\n  user_pool_id: eu-west-1_AbCdEf123\napplications:",
+    );
 
     let message = error_of(&yaml);
 
@@ -172,7 +187,13 @@ fn bad_pinpoint_app_ids_are_rejected() {
 
 #[test]
 fn bad_user_pool_ids_are_rejected() {
-    for pool_id in ["AbCdEf123", "eu-west-1-AbCdEf123", "eu-west-1_", "eu-west-1_Ab-Cd", "europe_AbCdEf123"] {
+    for pool_id in [
+        "AbCdEf123",
+        "eu-west-1-AbCdEf123",
+        "eu-west-1_",
+        "eu-west-1_Ab-Cd",
+        "europe_AbCdEf123",
+    ] {
         let yaml = with_application_lines("").replace("eu-west-1_AbCdEf123", pool_id);
         assert_eq!(
             error_of(&yaml),
@@ -234,7 +255,10 @@ fn too_long_application_name_names_the_limit() {
 #[test]
 fn very_long_prefix_overflows_the_stack_name() {
     let prefix = format!("p{}", "x".repeat(125));
-    let yaml = with_application_lines("").replace("region: eu-west-1\n", &format!("region: eu-west-1\nstack_prefix: {prefix}\n"));
+    let yaml = with_application_lines("").replace(
+        "region: eu-west-1\n",
+        &format!("region: eu-west-1\nstack_prefix: {prefix}\n"),
+    );
 
     let message = error_of(&yaml);
 
@@ -248,9 +272,18 @@ fn very_long_prefix_overflows_the_stack_name() {
 #[test]
 fn invalid_names_are_rejected() {
     let cases = [
-        ("environment: Dev", "environments/dev.yaml:1:14: environment: expected lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen, found \"Dev\"; write it as \"dev\""),
-        ("environment: my_env", "environments/dev.yaml:1:14: environment: expected lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen, found \"my_env\"; use a name like \"dev\""),
-        ("environment: dev-", "environments/dev.yaml:1:14: environment: expected lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen, found \"dev-\"; use a name like \"dev\""),
+        (
+            "environment: Dev",
+            "environments/dev.yaml:1:14: environment: expected lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen, found \"Dev\"; write it as \"dev\"",
+        ),
+        (
+            "environment: my_env",
+            "environments/dev.yaml:1:14: environment: expected lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen, found \"my_env\"; use a name like \"dev\"",
+        ),
+        (
+            "environment: dev-",
+            "environments/dev.yaml:1:14: environment: expected lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen, found \"dev-\"; use a name like \"dev\"",
+        ),
     ];
 
     for (line, expected) in cases {
@@ -262,20 +295,62 @@ fn invalid_names_are_rejected() {
 #[test]
 fn number_errors_say_what_was_found() {
     let cases = [
-        ("lookback_days: 0", "lookback_days: expected an integer from 1 to 365, found 0; use a value from 1 to 365"),
-        ("lookback_days: 400", "lookback_days: expected an integer from 1 to 365, found 400; use a value from 1 to 365"),
-        ("lookback_days: -3", "lookback_days: expected an integer from 1 to 365, found -3; use a value from 1 to 365"),
-        ("lookback_days: 07", "lookback_days: expected an integer from 1 to 365, found 07; write it without the leading zero"),
-        ("lookback_days: 7.5", "lookback_days: expected an integer from 1 to 365, found 7.5; write a whole number, like 7"),
-        ("lookback_days: 0x1F", "lookback_days: expected an integer from 1 to 365, found 0x1F; write it as a plain decimal number, like 7"),
-        ("lookback_days: seven", "lookback_days: expected an integer from 1 to 365, found seven; write a number, like 7"),
-        ("lookback_days: \"a week\"", "lookback_days: expected an integer from 1 to 365, found the string \"a week\"; write a number, like 7"),
-        ("lookback_days: true", "lookback_days: expected an integer from 1 to 365, found a boolean; write a number, like 7"),
-        ("lookback_days: [7]", "lookback_days: expected an integer from 1 to 365, found a list; write a number, like 7"),
-        ("timeout_seconds: 901", "timeout_seconds: expected an integer from 1 to 900, found 901; use a value from 1 to 900"),
-        ("batch_size: 10001", "batch_size: expected an integer from 1 to 10000, found 10001; use a value from 1 to 10000"),
-        ("maximum_retry_attempts: -1", "maximum_retry_attempts: expected an integer from 0 to 10000, found -1; use a value from 0 to 10000"),
-        ("memory_mb: 64", "memory_mb: expected an integer from 128 to 10240, found 64; use a value from 128 to 10240"),
+        (
+            "lookback_days: 0",
+            "lookback_days: expected an integer from 1 to 365, found 0; use a value from 1 to 365",
+        ),
+        (
+            "lookback_days: 400",
+            "lookback_days: expected an integer from 1 to 365, found 400; use a value from 1 to 365",
+        ),
+        (
+            "lookback_days: -3",
+            "lookback_days: expected an integer from 1 to 365, found -3; use a value from 1 to 365",
+        ),
+        (
+            "lookback_days: 07",
+            "lookback_days: expected an integer from 1 to 365, found 07; write it without the leading zero",
+        ),
+        (
+            "lookback_days: 7.5",
+            "lookback_days: expected an integer from 1 to 365, found 7.5; write a whole number, like 7",
+        ),
+        (
+            "lookback_days: 0x1F",
+            "lookback_days: expected an integer from 1 to 365, found 0x1F; write it as a plain decimal number, like 7",
+        ),
+        (
+            "lookback_days: seven",
+            "lookback_days: expected an integer from 1 to 365, found seven; write a number, like 7",
+        ),
+        (
+            "lookback_days: \"a week\"",
+            "lookback_days: expected an integer from 1 to 365, found the string \"a week\"; write a number, like 7",
+        ),
+        (
+            "lookback_days: true",
+            "lookback_days: expected an integer from 1 to 365, found a boolean; write a number, like 7",
+        ),
+        (
+            "lookback_days: [7]",
+            "lookback_days: expected an integer from 1 to 365, found a list; write a number, like 7",
+        ),
+        (
+            "timeout_seconds: 901",
+            "timeout_seconds: expected an integer from 1 to 900, found 901; use a value from 1 to 900",
+        ),
+        (
+            "batch_size: 10001",
+            "batch_size: expected an integer from 1 to 10000, found 10001; use a value from 1 to 10000",
+        ),
+        (
+            "maximum_retry_attempts: -1",
+            "maximum_retry_attempts: expected an integer from 0 to 10000, found -1; use a value from 0 to 10000",
+        ),
+        (
+            "memory_mb: 64",
+            "memory_mb: expected an integer from 128 to 10240, found 64; use a value from 128 to 10240",
+        ),
     ];
 
     for (line, expected) in cases {
@@ -302,8 +377,16 @@ fn log_retention_must_be_accepted_by_cloudwatch() {
 
 #[test]
 fn yaml_11_booleans_are_rejected_for_protected() {
-    for (value, found) in [("yes", "yes"), ("on", "on"), ("\"true\"", "the string \"true\""), ("1", "1")] {
-        let yaml = with_application_lines("").replace("region: eu-west-1\n", &format!("region: eu-west-1\nprotected: {value}\n"));
+    for (value, found) in [
+        ("yes", "yes"),
+        ("on", "on"),
+        ("\"true\"", "the string \"true\""),
+        ("1", "1"),
+    ] {
+        let yaml = with_application_lines("").replace(
+            "region: eu-west-1\n",
+            &format!("region: eu-west-1\nprotected: {value}\n"),
+        );
         assert_eq!(
             error_of(&yaml),
             format!(
@@ -317,11 +400,26 @@ fn yaml_11_booleans_are_rejected_for_protected() {
 #[test]
 fn choices_suggest_the_right_word() {
     let cases = [
-        ("campaign_value: journey-name", "campaign_value: expected journey_name or journey_id, found \"journey-name\"; did you mean journey_name?"),
-        ("campaign_value: name", "campaign_value: expected journey_name or journey_id, found \"name\""),
-        ("architecture: aarch64", "architecture: expected arm64 or x86_64, found \"aarch64\"; Lambda calls this architecture arm64"),
-        ("architecture: amd64", "architecture: expected arm64 or x86_64, found \"amd64\"; Lambda calls this architecture x86_64"),
-        ("architecture: ARM64", "architecture: expected arm64 or x86_64, found \"ARM64\"; did you mean arm64?"),
+        (
+            "campaign_value: journey-name",
+            "campaign_value: expected journey_name or journey_id, found \"journey-name\"; did you mean journey_name?",
+        ),
+        (
+            "campaign_value: name",
+            "campaign_value: expected journey_name or journey_id, found \"name\"",
+        ),
+        (
+            "architecture: aarch64",
+            "architecture: expected arm64 or x86_64, found \"aarch64\"; Lambda calls this architecture arm64",
+        ),
+        (
+            "architecture: amd64",
+            "architecture: expected arm64 or x86_64, found \"amd64\"; Lambda calls this architecture x86_64",
+        ),
+        (
+            "architecture: ARM64",
+            "architecture: expected arm64 or x86_64, found \"ARM64\"; did you mean arm64?",
+        ),
     ];
 
     for (line, expected) in cases {
@@ -334,10 +432,22 @@ fn choices_suggest_the_right_word() {
 #[test]
 fn attribute_names_are_checked() {
     let cases = [
-        ("campaign_attribute: custom:campaign", "campaign_attribute: write the name without the `custom:` prefix, which Cognito adds: \"campaign\""),
-        ("campaign_attribute: a_very_long_campaign_name", "campaign_attribute: expected a Cognito custom attribute name of 1 to 20 letters, digits or punctuation other than `:`, found \"a_very_long_campaign_name\" (25 characters)"),
-        ("campaign_attribute: \"\"", "campaign_attribute: expected a Cognito custom attribute name of 1 to 20 letters, digits or punctuation other than `:`, found \"\" (0 characters)"),
-        ("username_attribute: user name", "username_attribute: expected a Pinpoint endpoint user attribute name of 1 to 50 characters without spaces or any of # : ? \\ /, found \"user name\""),
+        (
+            "campaign_attribute: custom:campaign",
+            "campaign_attribute: write the name without the `custom:` prefix, which Cognito adds: \"campaign\"",
+        ),
+        (
+            "campaign_attribute: a_very_long_campaign_name",
+            "campaign_attribute: expected a Cognito custom attribute name of 1 to 20 letters, digits or punctuation other than `:`, found \"a_very_long_campaign_name\" (25 characters)",
+        ),
+        (
+            "campaign_attribute: \"\"",
+            "campaign_attribute: expected a Cognito custom attribute name of 1 to 20 letters, digits or punctuation other than `:`, found \"\" (0 characters)",
+        ),
+        (
+            "username_attribute: user name",
+            "username_attribute: expected a Pinpoint endpoint user attribute name of 1 to 50 characters without spaces or any of # : ? \\ /, found \"user name\"",
+        ),
     ];
 
     for (line, expected) in cases {
@@ -365,13 +475,17 @@ fn interaction_events_must_be_distinct_and_present() {
         "interaction_events: \"_email.click\" is already listed on line 8; list each event type once"
     );
 
-    let comma = problems_of(&with_application_lines("    interaction_events: [\"_email.click,_email.open\"]\n"));
+    let comma = problems_of(&with_application_lines(
+        "    interaction_events: [\"_email.click,_email.open\"]\n",
+    ));
     assert_eq!(
         comma[0].message,
         "interaction_events: expected a Pinpoint event type like _email.click, found \"_email.click,_email.open\"; event types have no spaces or commas"
     );
 
-    let scalar = error_of(&with_application_lines("    interaction_events: _email.click\n"));
+    let scalar = error_of(&with_application_lines(
+        "    interaction_events: _email.click\n",
+    ));
     assert_eq!(
         scalar,
         "environments/dev.yaml:7:25: interaction_events: expected a list; write it as `[a, b]` or as one `- item` line per entry"
@@ -381,22 +495,52 @@ fn interaction_events_must_be_distinct_and_present() {
 #[test]
 fn tags_are_checked() {
     let cases = [
-        ("aws:team: x", 4, 3, "tags: the tag key \"aws:team\" starts with `aws:`, which AWS reserves for its own tags; choose another key"),
-        ("AWS:team: x", 4, 3, "tags: the tag key \"AWS:team\" starts with `aws:`, which AWS reserves for its own tags; choose another key"),
-        ("\"pinpoint-attribution:environment\": x", 4, 3, "tags: the tag key \"pinpoint-attribution:environment\" starts with `pinpoint-attribution:`, which the deployer reserves for the tags it sets; choose another key"),
-        ("team: R&D <growth> \"team\"", 4, 9, "tags: the value of tag \"team\" \"R&D <growth> \\\"team\\\"\" contains '&', '<', '>', '\"', but IAM and DynamoDB, which receive the stack's tags, accept only letters, digits, spaces and _ . : / = + - @ in tags; remove or replace those characters"),
+        (
+            "aws:team: x",
+            4,
+            3,
+            "tags: the tag key \"aws:team\" starts with `aws:`, which AWS reserves for its own tags; choose another key",
+        ),
+        (
+            "AWS:team: x",
+            4,
+            3,
+            "tags: the tag key \"AWS:team\" starts with `aws:`, which AWS reserves for its own tags; choose another key",
+        ),
+        (
+            "\"pinpoint-attribution:environment\": x",
+            4,
+            3,
+            "tags: the tag key \"pinpoint-attribution:environment\" starts with `pinpoint-attribution:`, which the deployer reserves for the tags it sets; choose another key",
+        ),
+        (
+            "team: R&D <growth> \"team\"",
+            4,
+            9,
+            "tags: the value of tag \"team\" \"R&D <growth> \\\"team\\\"\" contains '&', '<', '>', '\"', but IAM and DynamoDB, which receive the stack's tags, accept only letters, digits, spaces and _ . : / = + - @ in tags; remove or replace those characters",
+        ),
     ];
 
     for (line, row, column, expected) in cases {
-        let yaml = with_application_lines("").replace("region: eu-west-1\n", &format!("region: eu-west-1\ntags:\n  {line}\n"));
+        let yaml = with_application_lines("").replace(
+            "region: eu-west-1\n",
+            &format!("region: eu-west-1\ntags:\n  {line}\n"),
+        );
         let problems = problems_of(&yaml);
         assert_eq!(problems.len(), 1, "{line}: {problems:?}");
         assert_eq!(problems[0].message, expected, "{line}");
-        assert_eq!((problems[0].line, problems[0].column), (row, column), "{line}");
+        assert_eq!(
+            (problems[0].line, problems[0].column),
+            (row, column),
+            "{line}"
+        );
     }
 
     let long_value = format!("team: {}", "v".repeat(257));
-    let yaml = with_application_lines("").replace("region: eu-west-1\n", &format!("region: eu-west-1\ntags:\n  {long_value}\n"));
+    let yaml = with_application_lines("").replace(
+        "region: eu-west-1\n",
+        &format!("region: eu-west-1\ntags:\n  {long_value}\n"),
+    );
     assert_eq!(
         problems_of(&yaml)[0].message,
         "tags: the value of tag \"team\" has 257 characters; use at most 256"
@@ -405,7 +549,8 @@ fn tags_are_checked() {
 
 #[test]
 fn tag_without_value_is_reported() {
-    let yaml = with_application_lines("").replace("region: eu-west-1\n", "region: eu-west-1\ntags:\n  team:\n");
+    let yaml = with_application_lines("")
+        .replace("region: eu-west-1\n", "region: eu-west-1\ntags:\n  team:\n");
 
     let message = error_of(&yaml);
 
@@ -414,7 +559,10 @@ fn tag_without_value_is_reported() {
 
 #[test]
 fn bad_bucket_and_region_are_rejected() {
-    let bucket = with_application_lines("").replace("region: eu-west-1\n", "region: eu-west-1\nartifacts_bucket: My_Bucket\n");
+    let bucket = with_application_lines("").replace(
+        "region: eu-west-1\n",
+        "region: eu-west-1\nartifacts_bucket: My_Bucket\n",
+    );
     assert_eq!(
         error_of(&bucket),
         "environments/dev.yaml:3:19: artifacts_bucket: \"My_Bucket\" is not a valid S3 bucket name: use only lower-case letters, digits, dots and hyphens"
@@ -430,8 +578,13 @@ fn bad_bucket_and_region_are_rejected() {
 
 #[test]
 fn missing_and_empty_keys_are_reported() {
-    let missing = problems_of("environment: dev\napplications:\n  - name: shop\n    user_pool_id: eu-west-1_AbCdEf123\n");
-    let messages: Vec<&str> = missing.iter().map(|problem| problem.message.as_str()).collect();
+    let missing = problems_of(
+        "environment: dev\napplications:\n  - name: shop\n    user_pool_id: eu-west-1_AbCdEf123\n",
+    );
+    let messages: Vec<&str> = missing
+        .iter()
+        .map(|problem| problem.message.as_str())
+        .collect();
     assert_eq!(
         messages,
         [
@@ -439,7 +592,11 @@ fn missing_and_empty_keys_are_reported() {
             "missing key `pinpoint_app_id` in this mapping; add `pinpoint_app_id: 0123456789abcdef0123456789abcdef`",
         ]
     );
-    assert_eq!((missing[1].line, missing[1].column), (3, 5), "points at the application");
+    assert_eq!(
+        (missing[1].line, missing[1].column),
+        (3, 5),
+        "points at the application"
+    );
 
     let empty = error_of("environment: dev\nregion: eu-west-1\napplications: []\n");
     assert_eq!(
@@ -462,17 +619,28 @@ fn list_where_a_string_belongs_is_reported() {
 fn yaml_syntax_error_has_position() {
     let message = error_of("environment: dev\nregion: \"eu-west-1\napplications: []\n");
 
-    assert!(message.starts_with("environments/dev.yaml:2:9: region: invalid YAML: "), "{message}");
-    assert!(message.ends_with("; check the indentation and quoting near this position"), "{message}");
+    assert!(
+        message.starts_with("environments/dev.yaml:2:9: region: invalid YAML: "),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("; check the indentation and quoting near this position"),
+        "{message}"
+    );
 }
 
 #[test]
 fn several_problems_are_reported_in_file_order() {
-    let yaml = with_application_lines("    lookback_days: \"7\"\n    memory_mb: 1\n").replace("environment: dev", "environment: Dev");
+    let yaml = with_application_lines("    lookback_days: \"7\"\n    memory_mb: 1\n")
+        .replace("environment: dev", "environment: Dev");
 
     let error = config::parse(Path::new(FILE), &yaml).expect_err("invalid file");
 
-    let lines: Vec<u64> = error.problems().iter().map(|problem| problem.line).collect();
+    let lines: Vec<u64> = error
+        .problems()
+        .iter()
+        .map(|problem| problem.line)
+        .collect();
     assert_eq!(lines, [1, 7, 8]);
     let printed = error.to_string();
     assert_eq!(printed.lines().count(), 3, "{printed}");
@@ -483,7 +651,10 @@ fn several_problems_are_reported_in_file_order() {
 
 #[test]
 fn errors_in_defaults_point_at_defaults() {
-    let yaml = with_application_lines("").replace("applications:", "defaults:\n  lookback_days: 0\napplications:");
+    let yaml = with_application_lines("").replace(
+        "applications:",
+        "defaults:\n  lookback_days: 0\napplications:",
+    );
 
     assert_eq!(
         error_of(&yaml),
@@ -499,7 +670,9 @@ fn unreadable_file_names_the_path() {
 
     assert!(matches!(error, ConfigError::Read { .. }));
     assert!(
-        error.to_string().starts_with("failed to read environment file environments/does-not-exist.yaml: "),
+        error
+            .to_string()
+            .starts_with("failed to read environment file environments/does-not-exist.yaml: "),
         "{error}"
     );
 }
@@ -519,7 +692,7 @@ fn multiple_documents_are_rejected() {
     let message = error_of(&yaml);
 
     assert!(
-        message.ends_with("the file holds more than one YAML document; keep a single document (remove the `---` line)"),
+        message.ends_with("the file contains more than one YAML document; keep a single document (remove the `---` line)"),
         "{message}"
     );
 }

@@ -6,7 +6,8 @@ use pinpoint_attribution::artifacts::Architecture;
 use pinpoint_attribution::config::{self, CampaignValue, Environment, Settings};
 
 fn parse(yaml: &str) -> Environment {
-    config::parse(Path::new("environments/test.yaml"), yaml).unwrap_or_else(|error| panic!("{error}"))
+    config::parse(Path::new("environments/test.yaml"), yaml)
+        .unwrap_or_else(|error| panic!("{error}"))
 }
 
 fn workspace_file(relative: &str) -> std::path::PathBuf {
@@ -41,7 +42,10 @@ fn minimal_file_gets_builtin_defaults() {
     assert_eq!(shop.pinpoint_app_id, "0123456789abcdef0123456789abcdef");
     assert_eq!(shop.user_pool_id, "eu-west-1_AbCdEf123");
     assert_eq!(shop.settings, Settings::default());
-    assert_eq!(environment.stack_name(shop), "pinpoint-attribution-dev-shop");
+    assert_eq!(
+        environment.stack_name(shop),
+        "pinpoint-attribution-dev-shop"
+    );
 }
 
 #[test]
@@ -129,7 +133,10 @@ applications:
     assert_eq!(environment.account_id.as_deref(), Some("210987654321"));
     assert!(environment.protected);
     assert_eq!(environment.stack_prefix, "Attribution");
-    assert_eq!(environment.artifacts_bucket.as_deref(), Some("my.artifacts-bucket"));
+    assert_eq!(
+        environment.artifacts_bucket.as_deref(),
+        Some("my.artifacts-bucket")
+    );
     assert_eq!(environment.tags["owner"], "growth@example.com");
     let settings = &environment.applications[0].settings;
     assert_eq!(
@@ -156,7 +163,10 @@ applications:
 
 #[test]
 fn unquoted_account_id_keeps_leading_zero() {
-    let yaml = MINIMAL.replace("region: eu-west-1\n", "region: eu-west-1\naccount_id: 012345678901\n");
+    let yaml = MINIMAL.replace(
+        "region: eu-west-1\n",
+        "region: eu-west-1\naccount_id: 012345678901\n",
+    );
 
     let environment = parse(&yaml);
 
@@ -170,7 +180,10 @@ fn environment_no_is_the_string_no() {
     let environment = parse(&yaml);
 
     assert_eq!(environment.name, "no");
-    assert_eq!(environment.stack_name(&environment.applications[0]), "pinpoint-attribution-no-shop");
+    assert_eq!(
+        environment.stack_name(&environment.applications[0]),
+        "pinpoint-attribution-no-shop"
+    );
 }
 
 #[test]
@@ -225,7 +238,9 @@ fn example_file_loads() {
     assert_eq!(environment.account_id.as_deref(), Some("012345678901"));
     assert_eq!(environment.applications.len(), 2);
     assert_eq!(environment.applications[0].settings, Settings::default());
-    let newsletter = environment.application("newsletter").expect("newsletter application");
+    let newsletter = environment
+        .application("newsletter")
+        .expect("newsletter application");
     assert_eq!(newsletter.settings.lookback_days, 3);
     assert_eq!(newsletter.settings.campaign_value, CampaignValue::JourneyId);
 }
@@ -238,7 +253,11 @@ fn local_file_targets_the_emulator() {
     assert_eq!(environment.name, "local");
     assert_eq!(environment.region, "eu-west-1");
     assert_eq!(environment.account_id.as_deref(), Some("123456789012"));
-    let names: Vec<&str> = environment.applications.iter().map(|app| app.name.as_str()).collect();
+    let names: Vec<&str> = environment
+        .applications
+        .iter()
+        .map(|app| app.name.as_str())
+        .collect();
     assert_eq!(names, ["shop", "newsletter"]);
     let lookbacks: Vec<u32> = environment
         .applications

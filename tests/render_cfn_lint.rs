@@ -25,11 +25,20 @@ fn variants() -> Vec<(&'static str, String)> {
         ("default", environment_yaml("", "")),
         ("protected", environment_yaml("protected: true\n", "")),
         ("x86_64", environment_yaml("", "architecture: x86_64\n")),
-        ("journey-id", environment_yaml("", "campaign_value: journey_id\n")),
-        ("explicit-bucket", environment_yaml("artifacts_bucket: team-artifacts.example\n", "")),
+        (
+            "journey-id",
+            environment_yaml("", "campaign_value: journey_id\n"),
+        ),
+        (
+            "explicit-bucket",
+            environment_yaml("artifacts_bucket: team-artifacts.example\n", ""),
+        ),
         (
             "special-tags",
-            environment_yaml("tags:\n  team: \"R+D / growth = team @ hq: 1\"\n  cost-center: \"\"\n", ""),
+            environment_yaml(
+                "tags:\n  team: \"R+D / growth = team @ hq: 1\"\n  cost-center: \"\"\n",
+                "",
+            ),
         ),
         (
             "limits",
@@ -61,10 +70,12 @@ fn rendered_templates_pass_cfn_lint() {
         files.push(path);
     }
     for environment_file in ["environments/local.yaml", "environments/example.yaml"] {
-        let environment = config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(environment_file))
-            .unwrap_or_else(|error| panic!("{error}"));
+        let environment =
+            config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(environment_file))
+                .unwrap_or_else(|error| panic!("{error}"));
         for application in &environment.applications {
-            let stack = render::render_application(&environment, application, &artifacts).expect("render");
+            let stack =
+                render::render_application(&environment, application, &artifacts).expect("render");
             let path = dir.path().join(format!("{}.yaml", stack.stack_name));
             std::fs::write(&path, &stack.template).expect("write template");
             files.push(path);
@@ -93,7 +104,9 @@ fn cfn_lint_catches_a_broken_template() {
     // Guards the check above against a cfn-lint that silently passes everything.
     let dir = tempfile::tempdir().expect("temporary directory");
     let stack = render_yaml(&environment_yaml("", ""));
-    let broken = stack.template.replace("StreamViewType: OLD_IMAGE", "StreamViewType: OLDEST_IMAGE");
+    let broken = stack
+        .template
+        .replace("StreamViewType: OLD_IMAGE", "StreamViewType: OLDEST_IMAGE");
     let path = dir.path().join("broken.yaml");
     std::fs::write(&path, broken).expect("write template");
 
@@ -103,6 +116,9 @@ fn cfn_lint_catches_a_broken_template() {
         .output()
         .expect("run cfn-lint");
 
-    assert!(!output.status.success(), "cfn-lint accepted an invalid StreamViewType");
+    assert!(
+        !output.status.success(),
+        "cfn-lint accepted an invalid StreamViewType"
+    );
     assert!(String::from_utf8_lossy(&output.stdout).contains("OLDEST_IMAGE"));
 }

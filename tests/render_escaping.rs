@@ -10,11 +10,16 @@ use pinpoint_attribution::render;
 use render_support::*;
 
 /// Entities that HTML escaping would produce from `& < > " ' = / \``.
-const HTML_ENTITIES: &[&str] = &["&amp;", "&lt;", "&gt;", "&quot;", "&#x27;", "&#x3D;", "&#x2F;", "&#x60;"];
+const HTML_ENTITIES: &[&str] = &[
+    "&amp;", "&lt;", "&gt;", "&quot;", "&#x27;", "&#x3D;", "&#x2F;", "&#x60;",
+];
 
 fn assert_no_html_entities(template: &str) {
     for entity in HTML_ENTITIES {
-        assert!(!template.contains(entity), "template contains {entity}:\n{template}");
+        assert!(
+            !template.contains(entity),
+            "template contains {entity}:\n{template}"
+        );
     }
 }
 
@@ -23,12 +28,18 @@ fn tag_value_with_special_characters_is_exact() {
     // Every character here is one that tags may hold and HTML escaping would rewrite or
     // that YAML would misread unquoted (`: ` and `@`).
     let value = "R+D / growth = team @ hq: 1";
-    let stack = render_yaml(&environment_yaml(&format!("tags:\n  team: \"{value}\"\n"), ""));
+    let stack = render_yaml(&environment_yaml(
+        &format!("tags:\n  team: \"{value}\"\n"),
+        "",
+    ));
 
     assert_no_html_entities(&stack.template);
     assert!(stack.template.contains(value), "exact text missing");
     let template = parse(&stack.template);
-    let tags = properties(&template, "FailureQueue")["Tags"].as_array().expect("tags").clone();
+    let tags = properties(&template, "FailureQueue")["Tags"]
+        .as_array()
+        .expect("tags")
+        .clone();
     assert!(
         tags.contains(&serde_json::json!({"Key": "team", "Value": value})),
         "{tags:?}"
@@ -40,7 +51,11 @@ fn tag_value_with_special_characters_is_exact() {
 fn log_group_names_keep_their_slashes() {
     let stack = render_yaml(&environment_yaml("", ""));
 
-    assert!(stack.template.contains("/aws/lambda/pinpoint-attribution-test-shop-tagging"));
+    assert!(
+        stack
+            .template
+            .contains("/aws/lambda/pinpoint-attribution-test-shop-tagging")
+    );
     assert_no_html_entities(&stack.template);
     let template = parse(&stack.template);
     assert_eq!(
@@ -49,7 +64,7 @@ fn log_group_names_keep_their_slashes() {
     );
 }
 
-/// An environment built in code, bypassing the loader's checks, so that the renderer sees
+/// An environment built in code, bypassing the loader's checks, so that the renderer receives
 /// characters that the loader would reject in tags (IAM and DynamoDB refuse them).
 fn unchecked_environment(tag_value: &str, username_attribute: &str) -> Environment {
     Environment {
@@ -84,10 +99,19 @@ fn html_characters_reach_the_template_unchanged() {
         .expect("render");
 
     assert_no_html_entities(&stack.template);
-    assert!(stack.template.contains("R&D <growth> \"team\""), "exact tag value missing");
+    assert!(
+        stack.template.contains("R&D <growth> \"team\""),
+        "exact tag value missing"
+    );
     let template = parse(&stack.template);
-    let tags = properties(&template, "EventStream")["Tags"].as_array().expect("tags").clone();
-    assert!(tags.contains(&serde_json::json!({"Key": "team", "Value": tag_value})), "{tags:?}");
+    let tags = properties(&template, "EventStream")["Tags"]
+        .as_array()
+        .expect("tags")
+        .clone();
+    assert!(
+        tags.contains(&serde_json::json!({"Key": "team", "Value": tag_value})),
+        "{tags:?}"
+    );
     assert_eq!(
         properties(&template, "TaggingFunction")["Environment"]["Variables"]["USERNAME_ATTRIBUTE"],
         attribute
@@ -98,14 +122,25 @@ fn html_characters_reach_the_template_unchanged() {
 fn missing_helper_variable_fails_with_its_name() {
     let environment = environment(&environment_yaml("", ""));
     let (_dir, artifacts) = artifacts();
-    let template = format!("{}\n  Extra:\n    Value: {{{{yaml names.no_such_name}}}}\n", render::TEMPLATE);
+    let template = format!(
+        "{}\n  Extra:\n    Value: {{{{yaml names.no_such_name}}}}\n",
+        render::TEMPLATE
+    );
 
-    let error = render::render_application_with(&template, &environment, &environment.applications[0], &artifacts)
-        .expect_err("missing variable");
+    let error = render::render_application_with(
+        &template,
+        &environment,
+        &environment.applications[0],
+        &artifacts,
+    )
+    .expect_err("missing variable");
 
     let message = error.to_string();
     assert!(message.contains("`names.no_such_name`"), "{message}");
-    assert!(message.starts_with("failed to render the template of application shop: "), "{message}");
+    assert!(
+        message.starts_with("failed to render the template of application shop: "),
+        "{message}"
+    );
 }
 
 #[test]
@@ -114,8 +149,13 @@ fn missing_plain_variable_fails_with_its_name() {
     let (_dir, artifacts) = artifacts();
     let template = format!("{}\n# {{{{no_such_value}}}}\n", render::TEMPLATE);
 
-    let error = render::render_application_with(&template, &environment, &environment.applications[0], &artifacts)
-        .expect_err("missing variable");
+    let error = render::render_application_with(
+        &template,
+        &environment,
+        &environment.applications[0],
+        &artifacts,
+    )
+    .expect_err("missing variable");
 
     assert!(error.to_string().contains("`no_such_value`"), "{error}");
 }

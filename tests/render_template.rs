@@ -11,15 +11,21 @@ fn default_template() -> Value {
     parse(&render_yaml(&environment_yaml("", "")).template)
 }
 
-/// Every IAM policy statement in the template, with the logical id of its role.
+/// Collects every IAM policy statement in the template, with the logical id of its role.
 fn statements(template: &Value) -> Vec<(String, Value)> {
     let mut found = Vec::new();
     for (logical_id, resource) in template["Resources"].as_object().expect("resources") {
         if resource["Type"] != "AWS::IAM::Role" {
             continue;
         }
-        for policy in resource["Properties"]["Policies"].as_array().expect("inline policies") {
-            for statement in policy["PolicyDocument"]["Statement"].as_array().expect("statements") {
+        for policy in resource["Properties"]["Policies"]
+            .as_array()
+            .expect("inline policies")
+        {
+            for statement in policy["PolicyDocument"]["Statement"]
+                .as_array()
+                .expect("statements")
+            {
                 found.push((logical_id.clone(), statement.clone()));
             }
         }
@@ -31,12 +37,15 @@ fn statements(template: &Value) -> Vec<(String, Value)> {
 fn actions(statement: &Value) -> Vec<String> {
     match &statement["Action"] {
         Value::String(action) => vec![action.clone()],
-        Value::Array(list) => list.iter().map(|action| action.as_str().expect("action").to_owned()).collect(),
+        Value::Array(list) => list
+            .iter()
+            .map(|action| action.as_str().expect("action").to_owned())
+            .collect(),
         other => panic!("unexpected Action {other}"),
     }
 }
 
-/// The statement of `role` with the given Sid.
+/// Finds the statement of `role` with the given Sid.
 fn statement(template: &Value, role: &str, sid: &str) -> Value {
     statements(template)
         .into_iter()
@@ -51,7 +60,10 @@ fn stream_is_encrypted_and_on_demand() {
     let stream = properties(&template, "EventStream");
 
     assert_eq!(stream["Name"], "pinpoint-attribution-test-shop-events");
-    assert_eq!(stream["StreamModeDetails"], json!({"StreamMode": "ON_DEMAND"}));
+    assert_eq!(
+        stream["StreamModeDetails"],
+        json!({"StreamMode": "ON_DEMAND"})
+    );
     assert_eq!(
         stream["StreamEncryption"],
         json!({"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"})
@@ -60,11 +72,14 @@ fn stream_is_encrypted_and_on_demand() {
 }
 
 #[test]
-fn table_has_contract_key_ttl_stream_pitr_and_sse() {
+fn table_settings_match_contract() {
     let template = default_template();
     let table = properties(&template, "AttributionTable");
 
-    assert_eq!(table["TableName"], "pinpoint-attribution-test-shop-attribution");
+    assert_eq!(
+        table["TableName"],
+        "pinpoint-attribution-test-shop-attribution"
+    );
     assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
     assert_eq!(
         table["KeySchema"],
@@ -74,7 +89,10 @@ fn table_has_contract_key_ttl_stream_pitr_and_sse() {
         table["AttributeDefinitions"],
         json!([{"AttributeName": contract::KEY_ATTRIBUTE, "AttributeType": "S"}])
     );
-    assert_eq!(table["TimeToLiveSpecification"]["AttributeName"], contract::TTL_ATTRIBUTE);
+    assert_eq!(
+        table["TimeToLiveSpecification"]["AttributeName"],
+        contract::TTL_ATTRIBUTE
+    );
     assert_eq!(table["TimeToLiveSpecification"]["Enabled"], true);
     assert_eq!(table["StreamSpecification"]["StreamViewType"], "OLD_IMAGE");
     assert_eq!(
@@ -89,10 +107,22 @@ fn table_is_retained_only_in_protected_environments() {
     let unprotected = default_template();
     let protected = parse(&render_yaml(&environment_yaml("protected: true\n", "")).template);
 
-    assert_eq!(unprotected["Resources"]["AttributionTable"]["DeletionPolicy"], "Delete");
-    assert_eq!(unprotected["Resources"]["AttributionTable"]["UpdateReplacePolicy"], "Delete");
-    assert_eq!(protected["Resources"]["AttributionTable"]["DeletionPolicy"], "Retain");
-    assert_eq!(protected["Resources"]["AttributionTable"]["UpdateReplacePolicy"], "Retain");
+    assert_eq!(
+        unprotected["Resources"]["AttributionTable"]["DeletionPolicy"],
+        "Delete"
+    );
+    assert_eq!(
+        unprotected["Resources"]["AttributionTable"]["UpdateReplacePolicy"],
+        "Delete"
+    );
+    assert_eq!(
+        protected["Resources"]["AttributionTable"]["DeletionPolicy"],
+        "Retain"
+    );
+    assert_eq!(
+        protected["Resources"]["AttributionTable"]["UpdateReplacePolicy"],
+        "Retain"
+    );
 }
 
 #[test]
@@ -100,24 +130,39 @@ fn failure_queue_is_encrypted_and_keeps_14_days() {
     let template = default_template();
     let queue = properties(&template, "FailureQueue");
 
-    assert_eq!(queue["QueueName"], "pinpoint-attribution-test-shop-failures");
+    assert_eq!(
+        queue["QueueName"],
+        "pinpoint-attribution-test-shop-failures"
+    );
     assert_eq!(queue["SqsManagedSseEnabled"], true);
     assert_eq!(queue["MessageRetentionPeriod"], 14 * 24 * 3600);
 }
 
 #[test]
 fn kinesis_mapping_reports_failures_bisects_and_bounds_retries() {
-    let stack = render_yaml(&environment_yaml("", "batch_size: 250\nmaximum_retry_attempts: 3\n"));
+    let stack = render_yaml(&environment_yaml(
+        "",
+        "batch_size: 250\nmaximum_retry_attempts: 3\n",
+    ));
     let template = parse(&stack.template);
     let mapping = properties(&template, "TaggingEventSourceMapping");
 
-    assert_eq!(mapping["EventSourceArn"], json!({"Fn::GetAtt": ["EventStream", "Arn"]}));
+    assert_eq!(
+        mapping["EventSourceArn"],
+        json!({"Fn::GetAtt": ["EventStream", "Arn"]})
+    );
     assert_eq!(mapping["FunctionName"], json!({"Ref": "TaggingFunction"}));
-    assert_eq!(mapping["FunctionResponseTypes"], json!(["ReportBatchItemFailures"]));
+    assert_eq!(
+        mapping["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
     assert_eq!(mapping["BisectBatchOnFunctionError"], true);
     assert_eq!(mapping["MaximumRetryAttempts"], 3);
     assert_eq!(mapping["BatchSize"], 250);
-    assert_eq!(mapping["MaximumRecordAgeInSeconds"], render::MAXIMUM_RECORD_AGE_SECONDS);
+    assert_eq!(
+        mapping["MaximumRecordAgeInSeconds"],
+        render::MAXIMUM_RECORD_AGE_SECONDS
+    );
     assert_eq!(mapping["StartingPosition"], "TRIM_HORIZON");
     assert_eq!(
         mapping["DestinationConfig"]["OnFailure"]["Destination"],
@@ -130,11 +175,17 @@ fn dynamodb_mapping_admits_only_ttl_deletions() {
     let template = default_template();
     let mapping = properties(&template, "ExpirationEventSourceMapping");
 
-    assert_eq!(mapping["EventSourceArn"], json!({"Fn::GetAtt": ["AttributionTable", "StreamArn"]}));
-    let filters = mapping["FilterCriteria"]["Filters"].as_array().expect("filters");
+    assert_eq!(
+        mapping["EventSourceArn"],
+        json!({"Fn::GetAtt": ["AttributionTable", "StreamArn"]})
+    );
+    let filters = mapping["FilterCriteria"]["Filters"]
+        .as_array()
+        .expect("filters");
     assert_eq!(filters.len(), 1);
     let pattern: Value =
-        serde_json::from_str(filters[0]["Pattern"].as_str().expect("pattern string")).expect("pattern is JSON");
+        serde_json::from_str(filters[0]["Pattern"].as_str().expect("pattern string"))
+            .expect("pattern is JSON");
     assert_eq!(
         pattern,
         json!({
@@ -142,7 +193,10 @@ fn dynamodb_mapping_admits_only_ttl_deletions() {
             "userIdentity": {"type": ["Service"], "principalId": ["dynamodb.amazonaws.com"]}
         })
     );
-    assert_eq!(mapping["FunctionResponseTypes"], json!(["ReportBatchItemFailures"]));
+    assert_eq!(
+        mapping["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
     assert_eq!(mapping["BisectBatchOnFunctionError"], true);
     assert_eq!(mapping["MaximumRetryAttempts"], 5);
     assert_eq!(
@@ -159,16 +213,28 @@ fn functions_use_settings_artifacts_and_contract_variables() {
     );
     let environment = environment(&yaml);
     let (_dir, artifacts) = artifacts();
-    let stack = render::render_application(&environment, &environment.applications[0], &artifacts).expect("render");
+    let stack = render::render_application(&environment, &environment.applications[0], &artifacts)
+        .expect("render");
     let template = parse(&stack.template);
 
     for (logical_id, function, name) in [
-        ("TaggingFunction", pinpoint_attribution::artifacts::Function::Tagging, "pinpoint-attribution-test-shop-tagging"),
-        ("ExpirationFunction", pinpoint_attribution::artifacts::Function::Expiration, "pinpoint-attribution-test-shop-expiration"),
+        (
+            "TaggingFunction",
+            pinpoint_attribution::artifacts::Function::Tagging,
+            "pinpoint-attribution-test-shop-tagging",
+        ),
+        (
+            "ExpirationFunction",
+            pinpoint_attribution::artifacts::Function::Expiration,
+            "pinpoint-attribution-test-shop-expiration",
+        ),
     ] {
         let properties = properties(&template, logical_id);
         let artifact = artifacts
-            .get(function, pinpoint_attribution::artifacts::Architecture::X86_64)
+            .get(
+                function,
+                pinpoint_attribution::artifacts::Architecture::X86_64,
+            )
             .expect("artifact");
 
         assert_eq!(properties["FunctionName"], name);
@@ -200,10 +266,17 @@ fn functions_use_settings_artifacts_and_contract_variables() {
 
 #[test]
 fn explicit_bucket_replaces_the_default() {
-    let template = parse(&render_yaml(&environment_yaml("artifacts_bucket: team-artifacts\n", "")).template);
+    let template =
+        parse(&render_yaml(&environment_yaml("artifacts_bucket: team-artifacts\n", "")).template);
 
-    assert_eq!(properties(&template, "TaggingFunction")["Code"]["S3Bucket"], "team-artifacts");
-    assert_eq!(properties(&template, "ExpirationFunction")["Code"]["S3Bucket"], "team-artifacts");
+    assert_eq!(
+        properties(&template, "TaggingFunction")["Code"]["S3Bucket"],
+        "team-artifacts"
+    );
+    assert_eq!(
+        properties(&template, "ExpirationFunction")["Code"]["S3Bucket"],
+        "team-artifacts"
+    );
 }
 
 #[test]
@@ -212,12 +285,23 @@ fn log_groups_have_retention_and_functions_log_there() {
     let names = PhysicalNames::for_stack("pinpoint-attribution-test-shop");
 
     for (group, function, name) in [
-        ("TaggingLogGroup", "TaggingFunction", &names.tagging_log_group),
-        ("ExpirationLogGroup", "ExpirationFunction", &names.expiration_log_group),
+        (
+            "TaggingLogGroup",
+            "TaggingFunction",
+            &names.tagging_log_group,
+        ),
+        (
+            "ExpirationLogGroup",
+            "ExpirationFunction",
+            &names.expiration_log_group,
+        ),
     ] {
         assert_eq!(properties(&template, group)["LogGroupName"], name.as_str());
         assert_eq!(properties(&template, group)["RetentionInDays"], 14);
-        assert_eq!(properties(&template, function)["LoggingConfig"]["LogGroup"], json!({"Ref": group}));
+        assert_eq!(
+            properties(&template, function)["LoggingConfig"]["LogGroup"],
+            json!({"Ref": group})
+        );
     }
 }
 
@@ -225,15 +309,25 @@ fn log_groups_have_retention_and_functions_log_there() {
 fn no_iam_statement_uses_a_wildcard_action() {
     let template = default_template();
     let all = statements(&template);
-    assert!(all.len() >= 10, "expected the roles' statements, found {}", all.len());
+    assert!(
+        all.len() >= 10,
+        "expected the roles' statements, found {}",
+        all.len()
+    );
 
     for (role, statement) in &all {
         assert_eq!(statement["Effect"], "Allow", "{role}: {statement}");
         for action in actions(statement) {
-            assert!(!action.contains('*'), "{role} allows wildcard action {action}");
+            assert!(
+                !action.contains('*'),
+                "{role} allows wildcard action {action}"
+            );
         }
         let resource = statement["Resource"].to_string();
-        assert_ne!(resource, "\"*\"", "{role} grants {statement} on every resource");
+        assert_ne!(
+            resource, "\"*\"",
+            "{role} grants {statement} on every resource"
+        );
     }
 }
 
@@ -245,7 +339,10 @@ fn tagging_role_grants_exactly_what_the_function_needs() {
 
     let table = statement(&template, "TaggingRole", "StoreAttributions");
     assert_eq!(actions(&table), ["dynamodb:GetItem", "dynamodb:PutItem"]);
-    assert_eq!(table["Resource"], json!({"Fn::GetAtt": ["AttributionTable", "Arn"]}));
+    assert_eq!(
+        table["Resource"],
+        json!({"Fn::GetAtt": ["AttributionTable", "Arn"]})
+    );
 
     let cognito = statement(&template, "TaggingRole", "SetCampaignAttribute");
     assert_eq!(actions(&cognito), ["cognito-idp:AdminUpdateUserAttributes"]);
@@ -253,15 +350,28 @@ fn tagging_role_grants_exactly_what_the_function_needs() {
 
     let endpoints = statement(&template, "TaggingRole", "ReadEndpoints");
     assert_eq!(actions(&endpoints), ["mobiletargeting:GetEndpoint"]);
-    assert_eq!(endpoints["Resource"], json!({"Fn::Sub": format!("{app_arn}/endpoints/*")}));
+    assert_eq!(
+        endpoints["Resource"],
+        json!({"Fn::Sub": format!("{app_arn}/endpoints/*")})
+    );
 
     let journeys = statement(&template, "TaggingRole", "ReadJourneys");
     assert_eq!(actions(&journeys), ["mobiletargeting:GetJourney"]);
-    assert_eq!(journeys["Resource"], json!({"Fn::Sub": format!("{app_arn}/journeys/*")}));
+    assert_eq!(
+        journeys["Resource"],
+        json!({"Fn::Sub": format!("{app_arn}/journeys/*")})
+    );
 
     let stream = statement(&template, "TaggingRole", "ReadEventStream");
-    assert_eq!(stream["Resource"], json!({"Fn::GetAtt": ["EventStream", "Arn"]}));
-    assert!(actions(&stream).iter().all(|action| action.starts_with("kinesis:")));
+    assert_eq!(
+        stream["Resource"],
+        json!({"Fn::GetAtt": ["EventStream", "Arn"]})
+    );
+    assert!(
+        actions(&stream)
+            .iter()
+            .all(|action| action.starts_with("kinesis:"))
+    );
 
     let decrypt = statement(&template, "TaggingRole", "DecryptEventStream");
     assert_eq!(actions(&decrypt), ["kms:Decrypt"]);
@@ -272,13 +382,30 @@ fn tagging_role_grants_exactly_what_the_function_needs() {
 
     let queue = statement(&template, "TaggingRole", "ReportFailedRecords");
     assert_eq!(actions(&queue), ["sqs:SendMessage"]);
-    assert_eq!(queue["Resource"], json!({"Fn::GetAtt": ["FailureQueue", "Arn"]}));
+    assert_eq!(
+        queue["Resource"],
+        json!({"Fn::GetAtt": ["FailureQueue", "Arn"]})
+    );
 
     let logs = statement(&template, "TaggingRole", "WriteLogs");
-    assert_eq!(actions(&logs), ["logs:CreateLogStream", "logs:PutLogEvents"]);
-    assert!(logs["Resource"]["Fn::Sub"].as_str().expect("log group ARN").contains("log-group:${TaggingLogGroup}:*"));
+    assert_eq!(
+        actions(&logs),
+        ["logs:CreateLogStream", "logs:PutLogEvents"]
+    );
+    assert!(
+        logs["Resource"]["Fn::Sub"]
+            .as_str()
+            .expect("log group ARN")
+            .contains("log-group:${TaggingLogGroup}:*")
+    );
 
-    assert_eq!(statements(&template).iter().filter(|(role, _)| role == "TaggingRole").count(), 8);
+    assert_eq!(
+        statements(&template)
+            .iter()
+            .filter(|(role, _)| role == "TaggingRole")
+            .count(),
+        8
+    );
 }
 
 #[test]
@@ -288,9 +415,16 @@ fn expiration_role_grants_exactly_what_the_function_needs() {
     let stream = statement(&template, "ExpirationRole", "ReadTableStream");
     assert_eq!(
         actions(&stream),
-        ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+        [
+            "dynamodb:DescribeStream",
+            "dynamodb:GetRecords",
+            "dynamodb:GetShardIterator"
+        ]
     );
-    assert_eq!(stream["Resource"], json!({"Fn::GetAtt": ["AttributionTable", "StreamArn"]}));
+    assert_eq!(
+        stream["Resource"],
+        json!({"Fn::GetAtt": ["AttributionTable", "StreamArn"]})
+    );
 
     let table = statement(&template, "ExpirationRole", "ReadAttributions");
     assert_eq!(actions(&table), ["dynamodb:GetItem"]);
@@ -298,16 +432,30 @@ fn expiration_role_grants_exactly_what_the_function_needs() {
     let cognito = statement(&template, "ExpirationRole", "ClearCampaignAttribute");
     assert_eq!(
         actions(&cognito),
-        ["cognito-idp:AdminUpdateUserAttributes", "cognito-idp:AdminDeleteUserAttributes"]
+        [
+            "cognito-idp:AdminUpdateUserAttributes",
+            "cognito-idp:AdminDeleteUserAttributes"
+        ]
     );
 
     let queue = statement(&template, "ExpirationRole", "ReportFailedRecords");
     assert_eq!(actions(&queue), ["sqs:SendMessage"]);
 
     let logs = statement(&template, "ExpirationRole", "WriteLogs");
-    assert!(logs["Resource"]["Fn::Sub"].as_str().expect("log group ARN").contains("log-group:${ExpirationLogGroup}:*"));
+    assert!(
+        logs["Resource"]["Fn::Sub"]
+            .as_str()
+            .expect("log group ARN")
+            .contains("log-group:${ExpirationLogGroup}:*")
+    );
 
-    assert_eq!(statements(&template).iter().filter(|(role, _)| role == "ExpirationRole").count(), 5);
+    assert_eq!(
+        statements(&template)
+            .iter()
+            .filter(|(role, _)| role == "ExpirationRole")
+            .count(),
+        5
+    );
 }
 
 #[test]
@@ -316,7 +464,10 @@ fn pinpoint_role_trusts_only_this_application() {
     let role = properties(&template, "PinpointEventStreamRole");
     let trust = &role["AssumeRolePolicyDocument"]["Statement"][0];
 
-    assert_eq!(trust["Principal"], json!({"Service": "pinpoint.amazonaws.com"}));
+    assert_eq!(
+        trust["Principal"],
+        json!({"Service": "pinpoint.amazonaws.com"})
+    );
     assert_eq!(trust["Action"], "sts:AssumeRole");
     assert_eq!(
         trust["Condition"]["StringEquals"]["aws:SourceAccount"],
@@ -328,8 +479,14 @@ fn pinpoint_role_trusts_only_this_application() {
     );
 
     let put = statement(&template, "PinpointEventStreamRole", "PutEvents");
-    assert_eq!(actions(&put), ["kinesis:PutRecords", "kinesis:DescribeStream"]);
-    assert_eq!(put["Resource"], json!({"Fn::GetAtt": ["EventStream", "Arn"]}));
+    assert_eq!(
+        actions(&put),
+        ["kinesis:PutRecords", "kinesis:DescribeStream"]
+    );
+    assert_eq!(
+        put["Resource"],
+        json!({"Fn::GetAtt": ["EventStream", "Arn"]})
+    );
 
     let kms = statement(&template, "PinpointEventStreamRole", "EncryptEvents");
     assert_eq!(actions(&kms), ["kms:GenerateDataKey"]);
@@ -340,13 +497,21 @@ fn pinpoint_role_trusts_only_this_application() {
 }
 
 #[test]
-fn roles_have_no_names_and_need_only_capability_iam() {
+fn roles_need_only_capability_iam() {
     let stack = render_yaml(&environment_yaml("", ""));
     let template = parse(&stack.template);
 
     for logical_id in ["PinpointEventStreamRole", "TaggingRole", "ExpirationRole"] {
-        assert!(properties(&template, logical_id).get("RoleName").is_none(), "{logical_id}");
-        assert!(properties(&template, logical_id).get("ManagedPolicyArns").is_none(), "{logical_id}");
+        assert!(
+            properties(&template, logical_id).get("RoleName").is_none(),
+            "{logical_id}"
+        );
+        assert!(
+            properties(&template, logical_id)
+                .get("ManagedPolicyArns")
+                .is_none(),
+            "{logical_id}"
+        );
     }
     assert_eq!(stack.capabilities, ["CAPABILITY_IAM"]);
 }
@@ -368,8 +533,14 @@ fn outputs_have_the_names_the_deployer_reads() {
     ];
     expected.sort();
     assert_eq!(names, expected);
-    assert_eq!(outputs_map[outputs::TABLE_NAME]["Value"], json!({"Ref": "AttributionTable"}));
-    assert_eq!(outputs_map[outputs::FAILURE_QUEUE_URL]["Value"], json!({"Ref": "FailureQueue"}));
+    assert_eq!(
+        outputs_map[outputs::TABLE_NAME]["Value"],
+        json!({"Ref": "AttributionTable"})
+    );
+    assert_eq!(
+        outputs_map[outputs::FAILURE_QUEUE_URL]["Value"],
+        json!({"Ref": "FailureQueue"})
+    );
 }
 
 #[test]
@@ -417,7 +588,12 @@ fn missing_artifact_is_an_error() {
     let error = render::render_application(&environment, &environment.applications[0], &empty)
         .expect_err("no artifacts");
 
-    assert!(error.to_string().contains("has no tagging artifact for arm64"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("has no tagging artifact for arm64"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -427,11 +603,18 @@ fn write_rendered_writes_template_and_settings() {
 
     let written = render::write_rendered(&dir.path().join("out"), &stack).expect("write");
 
-    let template_path = dir.path().join("out/pinpoint-attribution-test-shop.template.yaml");
+    let template_path = dir
+        .path()
+        .join("out/pinpoint-attribution-test-shop.template.yaml");
     let settings_path = dir.path().join("out/pinpoint-attribution-test-shop.json");
     assert_eq!(written, [template_path.clone(), settings_path.clone()]);
-    assert_eq!(std::fs::read_to_string(template_path).expect("template"), stack.template);
-    let settings: Value = serde_json::from_str(&std::fs::read_to_string(settings_path).expect("settings")).expect("JSON");
+    assert_eq!(
+        std::fs::read_to_string(template_path).expect("template"),
+        stack.template
+    );
+    let settings: Value =
+        serde_json::from_str(&std::fs::read_to_string(settings_path).expect("settings"))
+            .expect("JSON");
     assert_eq!(
         settings,
         json!({

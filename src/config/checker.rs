@@ -31,10 +31,10 @@ impl<'a> Checker<'a> {
         });
     }
 
-    /// Every problem found, sorted by position in the file.
+    /// Returns every problem found, sorted by position in the file.
     pub fn into_problems(mut self) -> Vec<Problem> {
         self.problems
-            .sort_by(|a, b| (a.line, a.column).cmp(&(b.line, b.column)));
+            .sort_by_key(|problem| (problem.line, problem.column));
         self.problems
     }
 
@@ -42,7 +42,8 @@ impl<'a> Checker<'a> {
         !self.problems.is_empty()
     }
 
-    /// A required key: reports it as missing from the mapping at `mapping` when absent.
+    /// Passes a required key through, reporting it as missing from the mapping at `mapping`
+    /// when absent.
     pub fn required<T>(
         &mut self,
         value: Option<Located<T>>,
@@ -59,7 +60,7 @@ impl<'a> Checker<'a> {
         value
     }
 
-    /// The value as written in the file (for an alias, the anchored value), when known.
+    /// Returns the value as written in the file (for an alias, the anchored value), when known.
     pub fn source_text<T>(&self, value: &Located<T>) -> Option<&'a str> {
         let span = value.defined.span();
         let start = usize::try_from(span.byte_offset()?).ok()?;
@@ -72,8 +73,8 @@ impl<'a> Checker<'a> {
             .is_some_and(|text| text.starts_with('"') || text.starts_with('\''))
     }
 
-    /// A whole number. `expected` completes "expected ..." in messages, and `example` is a
-    /// valid value to suggest.
+    /// Reads a whole number. `expected` completes "expected ..." in messages, and `example` is
+    /// a valid value to suggest.
     pub fn whole_number(
         &mut self,
         value: &Located<RawValue>,
@@ -86,14 +87,16 @@ impl<'a> Checker<'a> {
             RawValue::Integer(number) if is_plain_decimal(written) || written.is_empty() => {
                 return Some(*number);
             }
-            RawValue::Integer(_) => format!(
-                "found {written}; write it as a plain decimal number, like {example}"
-            ),
+            RawValue::Integer(_) => {
+                format!("found {written}; write it as a plain decimal number, like {example}")
+            }
             RawValue::Float(_) if has_leading_zero(written) => {
                 format!("found {written}; write it without the leading zero")
             }
             RawValue::Float(_) => format!("found {written}; write a whole number, like {example}"),
-            RawValue::String(text) if self.is_quoted(value) && text.trim().parse::<i64>().is_ok() => {
+            RawValue::String(text)
+                if self.is_quoted(value) && text.trim().parse::<i64>().is_ok() =>
+            {
                 format!("found the string {text:?}; write it without quotes")
             }
             RawValue::String(text) if self.is_quoted(value) => {
@@ -109,7 +112,7 @@ impl<'a> Checker<'a> {
         None
     }
 
-    /// A whole number within `range`.
+    /// Reads a whole number within `range`.
     pub fn number_in(
         &mut self,
         value: &Located<RawValue>,
@@ -135,7 +138,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// `true` or `false`, spelt as YAML 1.2 does.
+    /// Reads `true` or `false`, spelt as YAML 1.2 does.
     pub fn boolean(&mut self, value: &Located<RawValue>, key: &str) -> Option<bool> {
         let found = match &value.value {
             RawValue::Bool(flag) => return Some(*flag),
@@ -157,7 +160,7 @@ impl<'a> Checker<'a> {
         None
     }
 
-    /// One of a fixed set of words.
+    /// Reads one of a fixed set of words.
     pub fn choice<T: Copy>(
         &mut self,
         value: &Located<String>,
@@ -196,7 +199,7 @@ fn describe(value: &RawValue) -> &'static str {
     }
 }
 
-/// Whether `text` is a decimal integer without a leading zero, as people write counts.
+/// Checks that `text` is a decimal integer without a leading zero, as people write counts.
 fn is_plain_decimal(text: &str) -> bool {
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
     !digits.is_empty()

@@ -2,8 +2,8 @@
 //!
 //! Strings are read as typed strings, so serde-saphyr keeps them as written (`no` stays
 //! `"no"`, `012345678901` keeps its leading zero). Numbers and booleans are read as
-//! [`RawValue`], which records whatever the YAML holds, so the checks in `rules` can say
-//! exactly what was found (for example a quoted `"7"`) instead of converting it silently.
+//! [`RawValue`], which records whatever the YAML contains, so the messages of `rules` can
+//! name exactly what was found (for example a quoted `"7"`) instead of converting it silently.
 
 use std::fmt;
 
@@ -142,7 +142,9 @@ impl<'de> Visitor<'de> for RawValueVisitor {
 
     fn visit_u128<E: de::Error>(self, value: u128) -> Result<RawValue, E> {
         // Values beyond i128 are far outside every accepted range: saturating keeps them so.
-        Ok(RawValue::Integer(i128::try_from(value).unwrap_or(i128::MAX)))
+        Ok(RawValue::Integer(
+            i128::try_from(value).unwrap_or(i128::MAX),
+        ))
     }
 
     fn visit_f64<E: de::Error>(self, value: f64) -> Result<RawValue, E> {

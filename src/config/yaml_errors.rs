@@ -1,5 +1,5 @@
 //! Turns serde-saphyr's errors (YAML syntax, unknown or duplicate keys, a list where a
-//! string belongs) into problems that name the key and say how to fix it.
+//! string belongs) into problems that name the key and the fix.
 
 use serde_saphyr::{Error, Location, MessageFormatter, UserMessageFormatter};
 
@@ -29,9 +29,11 @@ pub(super) fn describe(error: &Error, text: &str) -> Problem {
         Error::SerdeUnknownField {
             field, expected, ..
         } => unknown_key(field, expected),
-        Error::DuplicateMappingKey { key, location } => duplicate_key(key.as_deref(), *location, text),
+        Error::DuplicateMappingKey { key, location } => {
+            duplicate_key(key.as_deref(), *location, text)
+        }
         Error::MultipleDocuments { .. } => {
-            "the file holds more than one YAML document; keep a single document (remove the `---` line)"
+            "the file contains more than one YAML document; keep a single document (remove the `---` line)"
                 .to_owned()
         }
         Error::SerdeMissingField { field, .. } => format!("missing key `{field}`; add it"),
@@ -89,7 +91,8 @@ fn unknown_key(field: &str, expected: &[&str]) -> String {
         && !expected.contains(&"name")
         && APPLICATION_KEYS.contains(&field)
     {
-        message.push_str("; set it on each application under `applications:`, not under `defaults:`");
+        message
+            .push_str("; set it on each application under `applications:`, not under `defaults:`");
     } else if expected.contains(&"name") && TOP_LEVEL_KEYS.contains(&field) {
         message.push_str("; it belongs at the top level of the file, not in an application");
     }
@@ -135,9 +138,7 @@ fn duplicate_key(key: Option<&str>, location: Location, text: &str) -> String {
         Some(first_line) => format!(
             "duplicate key `{key}`: this mapping already sets it on line {first_line}; keep one of the two"
         ),
-        None => format!(
-            "duplicate key `{key}`: this mapping already sets it; keep one of the two"
-        ),
+        None => format!("duplicate key `{key}`: this mapping already sets it; keep one of the two"),
     }
 }
 
@@ -163,8 +164,8 @@ fn first_occurrence(text: &str, key: &str, location: Location) -> Option<u64> {
     None
 }
 
-/// Column (0-based, in characters) where the key of a block mapping line starts, after its
-/// indentation and any `- ` sequence markers; `None` for blank and comment lines.
+/// Returns the 0-based column where the key of a block mapping line starts, after its
+/// indentation and any `- ` sequence markers. Blank and comment lines have no key.
 fn key_column(line: &str) -> Option<usize> {
     let mut column = 0;
     let mut rest = line;
@@ -187,7 +188,7 @@ fn key_column(line: &str) -> Option<usize> {
     Some(column)
 }
 
-/// The plain key at the start of a block mapping line, if the line has one.
+/// Returns the plain key at the start of a block mapping line, if the line has one.
 fn key_of(line: &str) -> Option<&str> {
     let start = key_column(line)?;
     let rest = line.get(start..)?;
@@ -233,8 +234,12 @@ fn plain_message(error: &Error) -> String {
 fn generic(error: &Error, text: &str, location: Location) -> String {
     let detail = plain_message(error);
     match key_at(text, location) {
-        Some(key) => format!("{key}: {detail}; check this value against the environment file reference in README.md"),
-        None => format!("invalid YAML: {detail}; check the indentation and quoting near this position"),
+        Some(key) => format!(
+            "{key}: {detail}; check this value against the environment file reference in README.md"
+        ),
+        None => {
+            format!("invalid YAML: {detail}; check the indentation and quoting near this position")
+        }
     }
 }
 
@@ -246,7 +251,7 @@ fn with_key(text: &str, location: Location, message: &str) -> String {
     }
 }
 
-/// The key written on the line of `location`, before the position of the value.
+/// Returns the key written on the line of `location`, before the position of the value.
 fn key_at(text: &str, location: Location) -> Option<String> {
     let line_number = usize::try_from(location.line()).ok()?.checked_sub(1)?;
     let line = text.lines().nth(line_number)?;

@@ -13,10 +13,11 @@ use pinpoint_attribution::config::{self, Environment};
 use pinpoint_attribution::render::{self, RenderedStack};
 use sha2::{Digest, Sha256};
 
-/// A small environment with one application; `extra_top` and `extra_app` are YAML lines
-/// added at the top level and to the application.
+/// Builds a small environment with one application. `extra_top` and `extra_app` are YAML
+/// lines added at the top level and to the application.
 pub fn environment_yaml(extra_top: &str, extra_app: &str) -> String {
-    let mut yaml = String::from("environment: test\nregion: eu-west-1\naccount_id: \"123456789012\"\n");
+    let mut yaml =
+        String::from("environment: test\nregion: eu-west-1\naccount_id: \"123456789012\"\n");
     yaml.push_str(extra_top);
     yaml.push_str(
         "applications:\n  - name: shop\n    pinpoint_app_id: 0123456789abcdef0123456789abcdef\n    user_pool_id: eu-west-1_AbCdEf123\n",
@@ -42,13 +43,14 @@ pub fn write_zip(path: &Path, content: &[u8]) {
         .compression_method(zip::CompressionMethod::Stored)
         .unix_permissions(0o755)
         .last_modified_time(zip::DateTime::default());
-    zip.start_file("bootstrap", options).expect("start zip entry");
+    zip.start_file("bootstrap", options)
+        .expect("start zip entry");
     zip.write_all(content).expect("write zip entry");
     zip.finish().expect("finish zip");
 }
 
-/// A temporary directory with test zips for both functions and both architectures, and
-/// their manifest.
+/// Creates a temporary directory with test zips for both functions and both
+/// architectures, and their manifest.
 pub fn artifacts() -> (tempfile::TempDir, ArtifactSet) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let mut manifest = Manifest::default();
@@ -56,7 +58,10 @@ pub fn artifacts() -> (tempfile::TempDir, ArtifactSet) {
         for architecture in [Architecture::X86_64, Architecture::Arm64] {
             let file = format!("{function}-{architecture}.zip");
             let path = dir.path().join(&file);
-            write_zip(&path, format!("#!/bin/sh\n# {function} {architecture}\n").as_bytes());
+            write_zip(
+                &path,
+                format!("#!/bin/sh\n# {function} {architecture}\n").as_bytes(),
+            );
             let bytes = std::fs::read(&path).expect("read zip");
             manifest.artifacts.push(Artifact {
                 function,
@@ -83,12 +88,16 @@ pub fn render_yaml(yaml: &str) -> RenderedStack {
 
 /// Parses a rendered template into JSON values.
 pub fn parse(template: &str) -> serde_json::Value {
-    serde_saphyr::from_str(template).unwrap_or_else(|error| panic!("rendered template is not valid YAML: {error}\n{template}"))
+    serde_saphyr::from_str(template)
+        .unwrap_or_else(|error| panic!("rendered template is not valid YAML: {error}\n{template}"))
 }
 
-/// The `Properties` of resource `logical_id`.
+/// Returns the `Properties` of resource `logical_id`.
 pub fn properties<'a>(template: &'a serde_json::Value, logical_id: &str) -> &'a serde_json::Value {
     let resource = &template["Resources"][logical_id];
-    assert!(resource.is_object(), "template has no resource {logical_id}");
+    assert!(
+        resource.is_object(),
+        "template has no resource {logical_id}"
+    );
     &resource["Properties"]
 }
