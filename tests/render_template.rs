@@ -430,13 +430,7 @@ fn expiration_role_grants_exactly_what_the_function_needs() {
     assert_eq!(actions(&table), ["dynamodb:GetItem"]);
 
     let cognito = statement(&template, "ExpirationRole", "ClearCampaignAttribute");
-    assert_eq!(
-        actions(&cognito),
-        [
-            "cognito-idp:AdminUpdateUserAttributes",
-            "cognito-idp:AdminDeleteUserAttributes"
-        ]
-    );
+    assert_eq!(actions(&cognito), ["cognito-idp:AdminUpdateUserAttributes"]);
 
     let queue = statement(&template, "ExpirationRole", "ReportFailedRecords");
     assert_eq!(actions(&queue), ["sqs:SendMessage"]);
