@@ -431,17 +431,19 @@ impl Run<'_> {
             return Ok(());
         }
         let attribute = &self.application.settings.campaign_attribute;
-        wiring::add_campaign_attribute(
+        let added = wiring::add_campaign_attribute(
             &self.session.clients,
             &self.application.user_pool_id,
             attribute,
         )
         .await?;
-        self.progress.line(format!(
-            "added custom:{attribute} to user pool {}",
-            self.application.user_pool_id
-        ));
-        self.outcome.cognito_attribute = ItemAction::Create;
+        if added == wiring::AttributeAdded::Added {
+            self.progress.line(format!(
+                "added custom:{attribute} to user pool {}",
+                self.application.user_pool_id
+            ));
+            self.outcome.cognito_attribute = ItemAction::Create;
+        }
         Ok(())
     }
 

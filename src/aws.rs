@@ -1,7 +1,9 @@
 //! SDK settings and clients, built in one place for every command.
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// Connection settings from the command line; unset fields fall back to the SDK's own chain
 /// (environment variables, `~/.aws/config`, instance metadata).
@@ -65,17 +67,31 @@ pub struct AwsError {
 }
 
 impl AwsError {
-    /// Wraps an SDK error with the operation and resource; the message keeps the whole
-    /// error chain (service code and message, or the connection failure).
-    pub fn new(
+    /// Wraps an SDK error with the operation and resource.
+    ///
+    /// A service error reads as `Code: message`; any other failure (no connection, timeout,
+    /// unreadable response) keeps its whole error chain.
+    pub fn new<E, R>(
         operation: &'static str,
         resource: impl Into<String>,
-        error: impl std::error::Error,
-    ) -> AwsError {
+        error: SdkError<E, R>,
+    ) -> AwsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let message = match error.as_service_error() {
+            Some(service_error) => match (service_error.code(), service_error.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_owned(),
+                _ => DisplayErrorContext(&error).to_string(),
+            },
+            None => DisplayErrorContext(&error).to_string(),
+        };
         AwsError {
             operation,
             resource: resource.into(),
-            message: DisplayErrorContext(error).to_string(),
+            message,
         }
     }
 }

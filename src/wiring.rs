@@ -158,7 +158,7 @@ pub async fn add_campaign_attribute(
     clients: &Clients,
     pool_id: &str,
     attribute: &str,
-) -> Result<(), AwsError> {
+) -> Result<AttributeAdded, AwsError> {
     let definition = SchemaAttributeType::builder()
         .name(attribute)
         .attribute_data_type(AttributeDataType::String)
@@ -170,15 +170,37 @@ pub async fn add_campaign_attribute(
                 .build(),
         )
         .build();
-    clients
+    let added = clients
         .cognito
         .add_custom_attributes()
         .user_pool_id(pool_id)
         .custom_attributes(definition)
         .send()
-        .await
-        .map_err(|error| AwsError::new("AddCustomAttributes", pool_id, error))?;
-    Ok(())
+        .await;
+    match added {
+        Ok(_) => Ok(AttributeAdded::Added),
+        // Applications that share a pool run concurrently, so another one may have added the
+        // attribute since it was read; Cognito then rejects the duplicate name.
+        Err(error)
+            if error.as_service_error().is_some_and(|e| {
+                e.is_invalid_parameter_exception()
+                    && e.meta()
+                        .message()
+                        .is_some_and(|m| m.contains("already has name"))
+            }) =>
+        {
+            Ok(AttributeAdded::AlreadyPresent)
+        }
+        Err(error) => Err(AwsError::new("AddCustomAttributes", pool_id, error)),
+    }
+}
+
+/// Result of [`add_campaign_attribute`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttributeAdded {
+    Added,
+    /// Someone else added it first (another application of the run sharing the pool).
+    AlreadyPresent,
 }
 
 /// Reads the application's event stream; `None` when it has none.

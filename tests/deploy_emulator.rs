@@ -624,3 +624,50 @@ async fn destroy_needs_yes_without_terminal_and_refuses_protected() {
         "the stack must remain"
     );
 }
+
+#[tokio::test]
+async fn applications_sharing_a_pool_both_apply() {
+    let emulator = Emulator::start();
+    let config = emulator.sdk_config();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let artifacts = path_arg(&support::artifacts_dir());
+    let first = seed_application(&config, "web", 7).await;
+    let mut second = seed_application(&config, "mobile", 7).await;
+    second.pool_id = first.pool_id.clone();
+    let env_file = path_arg(&write_environment(
+        dir.path(),
+        "shared",
+        &[first.clone(), second],
+        "",
+    ));
+
+    let output = deployer(
+        &emulator,
+        &[
+            "--env",
+            &env_file,
+            "--output",
+            "json",
+            "apply",
+            "--artifacts",
+            &artifacts,
+        ],
+    );
+
+    assert_eq!(exit_code(&output), 0, "{}", stderr(&output));
+    let report = ApplyJson::parse(&output);
+    assert_eq!(report.action_of("web"), "created");
+    assert_eq!(report.action_of("mobile"), "created");
+    let created: Vec<&str> = report
+        .applications
+        .iter()
+        .filter(|app| app.cognito_attribute == "create")
+        .map(|app| app.name.as_str())
+        .collect();
+    assert_eq!(
+        created.len(),
+        1,
+        "exactly one application adds the shared attribute: {created:?}"
+    );
+    assert!(has_campaign_attribute(&config, &first.pool_id).await);
+}
