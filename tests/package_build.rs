@@ -3,8 +3,8 @@
 //! These tests take minutes on a cold target directory. They run when the Rust target and C
 //! compiler they need are installed, and are skipped with a printed reason otherwise, unless
 //! `PINPOINT_ATTRIBUTION_PACKAGE_TESTS=required` (set by `scripts/test`) makes a missing tool a
-//! failure. `PINPOINT_ATTRIBUTION_LAMBDA_TARGET_DIR` chooses the cargo target directory of the
-//! musl builds (default: cargo's own), so that they reuse the build of `scripts/test`.
+//! failure. They build in the target directory that `package` picks, so they reuse the build
+//! that `scripts/test` made.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Cursor, Read};
@@ -33,16 +33,15 @@ fn required() -> bool {
 
 /// Packages `architecture` into `out_dir`, or returns `None` (after saying why) when its tools
 /// are missing and the run does not require them.
-fn package_or_skip(architecture: Architecture, out_dir: &Path) -> Option<ArtifactSet> {
+async fn package_or_skip(architecture: Architecture, out_dir: &Path) -> Option<ArtifactSet> {
     let options = PackageOptions {
         workspace: workspace(),
         out_dir: out_dir.to_path_buf(),
         architectures: BTreeSet::from([architecture]),
-        target_dir: std::env::var_os("PINPOINT_ATTRIBUTION_LAMBDA_TARGET_DIR").map(PathBuf::from),
     };
 
     let started = Instant::now();
-    match package::package(&options) {
+    match package::package(&options).await {
         Ok(artifacts) => {
             eprintln!(
                 "packaged {architecture} in {:.1} s",
@@ -115,8 +114,10 @@ fn assert_no_build_paths(binary: &[u8]) {
     if let Some(cargo_home) = std::env::var_os("CARGO_HOME") {
         paths.push(PathBuf::from(cargo_home));
     }
-    if let Some(target_dir) = std::env::var_os("PINPOINT_ATTRIBUTION_LAMBDA_TARGET_DIR") {
-        paths.push(PathBuf::from(target_dir));
+    for name in [package::LAMBDA_TARGET_DIR_ENV, "CARGO_TARGET_DIR"] {
+        if let Some(target_dir) = std::env::var_os(name).filter(|dir| !dir.is_empty()) {
+            paths.push(PathBuf::from(target_dir));
+        }
     }
 
     for path in paths {
@@ -198,10 +199,10 @@ fn first_runtime_request(launcher: Option<&str>, bootstrap: &Path) -> String {
     line.trim_end().to_owned()
 }
 
-#[test]
-fn package_x86_64_is_static_and_repeatable() {
+#[tokio::test]
+async fn package_x86_64_is_static_and_repeatable() {
     let out = tempfile::tempdir().unwrap();
-    let Some(first) = package_or_skip(Architecture::X86_64, out.path()) else {
+    let Some(first) = package_or_skip(Architecture::X86_64, out.path()).await else {
         return;
     };
 
@@ -235,7 +236,9 @@ fn package_x86_64_is_static_and_repeatable() {
     std::fs::write(&stale, b"old").unwrap();
     std::fs::write(&unrelated, b"kept").unwrap();
 
-    let second = package_or_skip(Architecture::X86_64, out.path()).unwrap();
+    let second = package_or_skip(Architecture::X86_64, out.path())
+        .await
+        .unwrap();
 
     assert_eq!(second.manifest, first.manifest);
     assert!(
@@ -247,10 +250,10 @@ fn package_x86_64_is_static_and_repeatable() {
     assert_eq!(manifest.manifest, first.manifest, "{MANIFEST_FILE} on disk");
 }
 
-#[test]
-fn packaged_x86_64_bootstrap_calls_runtime_api() {
+#[tokio::test]
+async fn packaged_x86_64_bootstrap_calls_runtime_api() {
     let out = tempfile::tempdir().unwrap();
-    let Some(artifacts) = package_or_skip(Architecture::X86_64, out.path()) else {
+    let Some(artifacts) = package_or_skip(Architecture::X86_64, out.path()).await else {
         return;
     };
 
@@ -272,10 +275,10 @@ fn packaged_x86_64_bootstrap_calls_runtime_api() {
     }
 }
 
-#[test]
-fn packaged_arm64_bootstrap_runs_under_qemu() {
+#[tokio::test]
+async fn packaged_arm64_bootstrap_runs_under_qemu() {
     let out = tempfile::tempdir().unwrap();
-    let Some(artifacts) = package_or_skip(Architecture::Arm64, out.path()) else {
+    let Some(artifacts) = package_or_skip(Architecture::Arm64, out.path()).await else {
         return;
     };
     let qemu = "qemu-aarch64-static";
