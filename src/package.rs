@@ -52,15 +52,21 @@ pub struct PackageOptions {
     pub out_dir: PathBuf,
     /// Architectures to build; each one is a separate musl target.
     pub architectures: BTreeSet<Architecture>,
+    /// Cargo target directory; when `None`, [`LAMBDA_TARGET_DIR_ENV`], then
+    /// `CARGO_TARGET_DIR`, then `<workspace>/target`.
+    pub target_dir: Option<PathBuf>,
 }
 
 /// Environment variable that sets the cargo target directory of the Lambda builds, to keep
-/// the release musl builds apart from the debug ones. Falls back to `CARGO_TARGET_DIR`, then
-/// `<workspace>/target`.
+/// the release musl builds apart from the debug ones.
 pub const LAMBDA_TARGET_DIR_ENV: &str = "PINPOINT_ATTRIBUTION_LAMBDA_TARGET_DIR";
 
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
+    #[error(
+        "no cargo workspace with a lambdas/ directory found in {start} or above it: run the command inside the pinpoint-attribution repository"
+    )]
+    WorkspaceNotFound { start: PathBuf },
     #[error("nothing to package: no architecture was requested")]
     NoArchitectures,
     #[error("Rust target {target} is not installed: run `rustup target add {target}`")]
@@ -106,27 +112,23 @@ pub enum PackageError {
 
 /// Finds the workspace root: the nearest directory, from `start` upwards, that has a
 /// `Cargo.toml` and a `lambdas/` directory.
-pub fn find_workspace_root(start: &Path) -> Option<PathBuf> {
+pub fn find_workspace_root(start: &Path) -> Result<PathBuf, PackageError> {
     start
         .ancestors()
         .find(|dir| dir.join("Cargo.toml").is_file() && dir.join("lambdas").is_dir())
         .map(Path::to_path_buf)
+        .ok_or_else(|| PackageError::WorkspaceNotFound {
+            start: start.to_path_buf(),
+        })
 }
 
 /// Builds both functions for every requested architecture, writes their zips and
 /// `manifest.json` into `options.out_dir`, and removes zips that the new manifest no longer
 /// lists.
 ///
-/// cargo runs on a blocking thread and prints its progress on stderr.
-pub async fn package(options: &PackageOptions) -> Result<ArtifactSet, PackageError> {
-    let options = options.clone();
-    match tokio::task::spawn_blocking(move || package_blocking(&options)).await {
-        Ok(result) => result,
-        Err(error) => std::panic::resume_unwind(error.into_panic()),
-    }
-}
-
-fn package_blocking(options: &PackageOptions) -> Result<ArtifactSet, PackageError> {
+/// Blocks until cargo finishes; cargo's output goes to stderr. From async code, call it
+/// through `tokio::task::spawn_blocking`.
+pub fn package(options: &PackageOptions) -> Result<ArtifactSet, PackageError> {
     if options.architectures.is_empty() {
         return Err(PackageError::NoArchitectures);
     }
@@ -204,10 +206,12 @@ struct Toolchain {
 }
 
 fn resolve_target_dir(options: &PackageOptions) -> Result<PathBuf, PackageError> {
-    let target_dir = std::env::var_os(LAMBDA_TARGET_DIR_ENV)
-        .or_else(|| std::env::var_os("CARGO_TARGET_DIR"))
-        .filter(|dir| !dir.is_empty())
-        .map(PathBuf::from)
+    let from_env = |name| std::env::var_os(name).filter(|dir: &OsString| !dir.is_empty());
+    let target_dir = options
+        .target_dir
+        .clone()
+        .or_else(|| from_env(LAMBDA_TARGET_DIR_ENV).map(PathBuf::from))
+        .or_else(|| from_env("CARGO_TARGET_DIR").map(PathBuf::from))
         .unwrap_or_else(|| options.workspace.join("target"));
     let target_dir = if target_dir.is_absolute() {
         target_dir

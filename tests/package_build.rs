@@ -33,15 +33,16 @@ fn required() -> bool {
 
 /// Packages `architecture` into `out_dir`, or returns `None` (after saying why) when its tools
 /// are missing and the run does not require them.
-async fn package_or_skip(architecture: Architecture, out_dir: &Path) -> Option<ArtifactSet> {
+fn package_or_skip(architecture: Architecture, out_dir: &Path) -> Option<ArtifactSet> {
     let options = PackageOptions {
         workspace: workspace(),
         out_dir: out_dir.to_path_buf(),
         architectures: BTreeSet::from([architecture]),
+        target_dir: None,
     };
 
     let started = Instant::now();
-    match package::package(&options).await {
+    match package::package(&options) {
         Ok(artifacts) => {
             eprintln!(
                 "packaged {architecture} in {:.1} s",
@@ -199,10 +200,10 @@ fn first_runtime_request(launcher: Option<&str>, bootstrap: &Path) -> String {
     line.trim_end().to_owned()
 }
 
-#[tokio::test]
-async fn package_x86_64_is_static_and_repeatable() {
+#[test]
+fn package_x86_64_is_static_and_repeatable() {
     let out = tempfile::tempdir().unwrap();
-    let Some(first) = package_or_skip(Architecture::X86_64, out.path()).await else {
+    let Some(first) = package_or_skip(Architecture::X86_64, out.path()) else {
         return;
     };
 
@@ -250,10 +251,10 @@ async fn package_x86_64_is_static_and_repeatable() {
     assert_eq!(manifest.manifest, first.manifest, "{MANIFEST_FILE} on disk");
 }
 
-#[tokio::test]
-async fn packaged_x86_64_bootstrap_calls_runtime_api() {
+#[test]
+fn packaged_x86_64_bootstrap_calls_runtime_api() {
     let out = tempfile::tempdir().unwrap();
-    let Some(artifacts) = package_or_skip(Architecture::X86_64, out.path()).await else {
+    let Some(artifacts) = package_or_skip(Architecture::X86_64, out.path()) else {
         return;
     };
 
@@ -275,10 +276,10 @@ async fn packaged_x86_64_bootstrap_calls_runtime_api() {
     }
 }
 
-#[tokio::test]
-async fn packaged_arm64_bootstrap_runs_under_qemu() {
+#[test]
+fn packaged_arm64_bootstrap_runs_under_qemu() {
     let out = tempfile::tempdir().unwrap();
-    let Some(artifacts) = package_or_skip(Architecture::Arm64, out.path()).await else {
+    let Some(artifacts) = package_or_skip(Architecture::Arm64, out.path()) else {
         return;
     };
     let qemu = "qemu-aarch64-static";
