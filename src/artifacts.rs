@@ -10,11 +10,15 @@ use serde::{Deserialize, Serialize};
 pub const MANIFEST_FILE: &str = "manifest.json";
 
 /// CPU architecture of a Lambda function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub enum Architecture {
     #[serde(rename = "x86_64")]
     X86_64,
+    /// Graviton: the default, cheaper per GB-second than x86_64 on Lambda.
     #[serde(rename = "arm64")]
+    #[default]
     Arm64,
 }
 
@@ -33,12 +37,6 @@ impl Architecture {
             Architecture::X86_64 => "x86_64-unknown-linux-musl",
             Architecture::Arm64 => "aarch64-unknown-linux-musl",
         }
-    }
-}
-
-impl Default for Architecture {
-    fn default() -> Self {
-        Architecture::Arm64
     }
 }
 

@@ -193,3 +193,92 @@ fn http_request(port: u16, method: &str, path: &str, body: &str) -> std::io::Res
         .unwrap_or_default();
     Ok((status, body))
 }
+
+/// One request that reached the emulator, reduced to what tests assert on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsCall {
+    /// Signing name of the service (`cloudformation`, `s3`, `mobiletargeting`, ...).
+    pub service: String,
+    /// HTTP method.
+    pub method: String,
+    /// Path of the request URL.
+    pub path: String,
+    /// Operation name for query (`Action=`) and JSON (`X-Amz-Target`) protocols; empty for
+    /// REST protocols such as S3 and Pinpoint, where method and path identify the call.
+    pub action: String,
+}
+
+impl AwsCall {
+    /// Whether the call can change state: every write operation, by its name or HTTP method.
+    pub fn is_mutating(&self) -> bool {
+        if self.action.is_empty() {
+            return !matches!(self.method.as_str(), "GET" | "HEAD");
+        }
+        const READ_PREFIXES: [&str; 5] = ["Describe", "Get", "List", "Head", "Validate"];
+        !READ_PREFIXES
+            .iter()
+            .any(|prefix| self.action.starts_with(prefix))
+    }
+}
+
+impl Emulator {
+    /// Returns the recorded requests as [`AwsCall`]s, in the order they arrived.
+    pub fn recorded_calls(&self) -> Vec<AwsCall> {
+        self.recorded_requests().iter().map(to_call).collect()
+    }
+}
+
+fn to_call(request: &serde_json::Value) -> AwsCall {
+    use base64::Engine as _;
+
+    let header = |name: &str| -> String {
+        request["headers"]
+            .as_object()
+            .and_then(|headers| {
+                headers
+                    .iter()
+                    .find(|(key, _)| key.eq_ignore_ascii_case(name))
+                    .and_then(|(_, value)| value.as_str())
+            })
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let service = header("Authorization")
+        .split("Credential=")
+        .nth(1)
+        .and_then(|scope| scope.split('/').nth(3))
+        .unwrap_or_default()
+        .to_owned();
+
+    let raw_body = request["body"].as_str().unwrap_or_default();
+    let body = if request["body_encoded"].as_bool() == Some(true) {
+        base64::engine::general_purpose::STANDARD
+            .decode(raw_body)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default()
+    } else {
+        raw_body.to_owned()
+    };
+    let target = header("X-Amz-Target");
+    let action = if let Some(operation) = target.rsplit('.').next().filter(|op| !op.is_empty()) {
+        operation.to_owned()
+    } else {
+        body.split('&')
+            .find_map(|pair| pair.strip_prefix("Action="))
+            .unwrap_or_default()
+            .to_owned()
+    };
+
+    let url = request["url"].as_str().unwrap_or_default();
+    let path = url
+        .splitn(4, '/')
+        .nth(3)
+        .map(|rest| format!("/{rest}"))
+        .unwrap_or_else(|| "/".to_owned());
+    AwsCall {
+        service,
+        method: request["method"].as_str().unwrap_or_default().to_owned(),
+        path,
+        action,
+    }
+}

@@ -1,0 +1,143 @@
+//! The core's service traits over the AWS SDK clients: DynamoDB reads and Cognito writes.
+
+use std::collections::HashMap;
+
+use attribution_core::contract::KEY_ATTRIBUTE;
+use attribution_core::{
+    AttributeValue, AttributionReader, FailureKind, Item, ServiceError, UserPool,
+};
+use aws_sdk_cognitoidentityprovider::types::AttributeType;
+use aws_sdk_dynamodb::types::AttributeValue as SdkValue;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// Converts an SDK error into the core's classified error, keeping only the error code and
+/// the service's message (neither contains request data).
+pub fn service_error<E>(operation: &'static str, error: &SdkError<E, HttpResponse>) -> ServiceError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    if let SdkError::ConstructionFailure(_) = error {
+        return ServiceError {
+            operation,
+            kind: FailureKind::Rejected,
+            message: format!("request could not be built: {}", DisplayErrorContext(error)),
+        };
+    }
+
+    let status = error
+        .raw_response()
+        .map(|response| response.status().as_u16());
+    let message = match (error.code(), error.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_owned(),
+        _ => DisplayErrorContext(error).to_string(),
+    };
+    ServiceError::classified(operation, status, error.code(), message)
+}
+
+/// Converts an SDK item into a core item; attribute types that attribution items do not use
+/// are left out.
+pub fn from_sdk_item(item: &HashMap<String, SdkValue>) -> Item {
+    item.iter()
+        .filter_map(|(name, value)| {
+            let value = match value {
+                SdkValue::S(text) => AttributeValue::S(text.clone()),
+                SdkValue::N(number) => AttributeValue::N(number.clone()),
+                SdkValue::Bool(flag) => AttributeValue::Bool(*flag),
+                _ => return None,
+            };
+            Some((name.clone(), value))
+        })
+        .collect()
+}
+
+/// The attribution table, read with strongly consistent reads.
+#[derive(Debug, Clone)]
+pub struct DynamoTable {
+    client: aws_sdk_dynamodb::Client,
+    table_name: String,
+}
+
+impl DynamoTable {
+    pub fn new(client: aws_sdk_dynamodb::Client, table_name: impl Into<String>) -> DynamoTable {
+        DynamoTable {
+            client,
+            table_name: table_name.into(),
+        }
+    }
+}
+
+impl AttributionReader for DynamoTable {
+    /// Sends a consistent `GetItem`, so a write that finished before the call is seen.
+    async fn get(&self, username: &str) -> Result<Option<Item>, ServiceError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table_name)
+            .key(KEY_ATTRIBUTE, SdkValue::S(username.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| service_error("GetItem", &error))?;
+
+        Ok(output.item().map(from_sdk_item))
+    }
+}
+
+/// The Cognito user pool whose users carry the campaign attribute.
+///
+/// Blanking writes an empty value with `AdminUpdateUserAttributes` rather than calling
+/// `AdminDeleteUserAttributes`, because the update is idempotent: a redelivered deletion
+/// record succeeds again. moto 5.2.6 stores the empty string and rejects deleting an attribute
+/// the user no longer has (`InvalidParameterException`); Cognito drops an attribute updated to
+/// an empty string (reported in aws/aws-sdk-java issue 1218; the API reference does not say),
+/// so either way the app reads no campaign.
+#[derive(Debug, Clone)]
+pub struct CognitoPool {
+    client: aws_sdk_cognitoidentityprovider::Client,
+    user_pool_id: String,
+}
+
+impl CognitoPool {
+    pub fn new(
+        client: aws_sdk_cognitoidentityprovider::Client,
+        user_pool_id: impl Into<String>,
+    ) -> CognitoPool {
+        CognitoPool {
+            client,
+            user_pool_id: user_pool_id.into(),
+        }
+    }
+}
+
+impl UserPool for CognitoPool {
+    async fn set_attribute(
+        &self,
+        username: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<(), ServiceError> {
+        let attribute = AttributeType::builder()
+            .name(name)
+            .value(value)
+            .build()
+            .map_err(|error| ServiceError {
+                operation: "AdminUpdateUserAttributes",
+                kind: FailureKind::Rejected,
+                message: error.to_string(),
+            })?;
+
+        self.client
+            .admin_update_user_attributes()
+            .user_pool_id(&self.user_pool_id)
+            .username(username)
+            .user_attributes(attribute)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| service_error("AdminUpdateUserAttributes", &error))
+    }
+}

@@ -1,0 +1,237 @@
+//! The Kinesis event handler: records in, partial batch response out.
+
+use attribution_core::decode::{DecodeError, decode_base64};
+use attribution_core::{
+    Directory, InputRecord, Outcome, Services, SkipReason, TaggingReport, TaggingSettings,
+    attribute_batch,
+};
+use aws_lambda_events::streams::KinesisEventResponse;
+use serde_json::Value;
+use tracing::{debug, error, info, warn};
+
+use crate::aws::{CognitoPool, DynamoTable};
+
+/// Returns the current time in epoch milliseconds.
+pub fn system_clock() -> i64 {
+    let elapsed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The tagging function: settings and clients, built once per instance.
+pub struct Tagging<D> {
+    settings: TaggingSettings,
+    table: DynamoTable,
+    pool: CognitoPool,
+    directory: D,
+    clock: fn() -> i64,
+}
+
+impl<D: Directory + Sync> Tagging<D> {
+    /// Builds the function from its settings, SDK clients and user directory.
+    pub fn new(
+        settings: TaggingSettings,
+        dynamodb: aws_sdk_dynamodb::Client,
+        cognito: aws_sdk_cognitoidentityprovider::Client,
+        directory: D,
+    ) -> Tagging<D> {
+        Tagging {
+            table: DynamoTable::new(dynamodb, &settings.table_name),
+            pool: CognitoPool::new(cognito, &settings.user_pool_id),
+            settings,
+            directory,
+            clock: system_clock,
+        }
+    }
+
+    /// Replaces the clock (epoch milliseconds), which decides what lies in the lookback window.
+    pub fn with_clock(mut self, clock: fn() -> i64) -> Tagging<D> {
+        self.clock = clock;
+        self
+    }
+
+    /// Handles one Kinesis event and returns the record to retry from, if any.
+    ///
+    /// The event is read leniently, record by record, so that one malformed record (say,
+    /// `data` that is not base64) is skipped instead of failing the whole event.
+    pub async fn handle(&self, event: &Value) -> KinesisEventResponse {
+        let records = kinesis_records(event);
+        let services = Services {
+            directory: &self.directory,
+            writer: &self.table,
+            pool: &self.pool,
+        };
+
+        // Boxed: the batch future nests deeply, and its layout exceeds the compiler's default
+        // query depth when it is inlined into the runtime's future.
+        let report = Box::pin(attribute_batch(
+            &records,
+            &self.settings,
+            &services,
+            (self.clock)(),
+        ))
+        .await;
+
+        log_report(&report);
+        response(&report)
+    }
+}
+
+/// Reads the records of a Kinesis event into the core's input records.
+pub fn kinesis_records(event: &Value) -> Vec<InputRecord> {
+    let Some(records) = event.get("Records").and_then(Value::as_array) else {
+        warn!("event has no Records array; nothing to process");
+        return Vec::new();
+    };
+
+    records
+        .iter()
+        .enumerate()
+        .map(|(index, record)| kinesis_record(index, record))
+        .collect()
+}
+
+fn kinesis_record(index: usize, record: &Value) -> InputRecord {
+    let sequence = record
+        .pointer("/kinesis/sequenceNumber")
+        .and_then(Value::as_str)
+        .filter(|sequence| !sequence.is_empty());
+    let data = record.pointer("/kinesis/data").and_then(Value::as_str);
+
+    match (sequence, data) {
+        (Some(sequence), Some(data)) => InputRecord {
+            id: sequence.to_owned(),
+            payload: decode_base64(data),
+        },
+        (sequence, _) => InputRecord {
+            id: sequence.map_or_else(|| format!("record {}", index + 1), str::to_owned),
+            payload: Err(DecodeError {
+                reason: SkipReason::InvalidEnvelope,
+                detail: "record lacks kinesis.sequenceNumber or kinesis.data".to_owned(),
+            }),
+        },
+    }
+}
+
+/// Builds the partial batch response: the first failed record, or an empty list.
+pub fn response(report: &TaggingReport) -> KinesisEventResponse {
+    let mut response = KinesisEventResponse::default();
+    if let Some(sequence) = &report.first_failure {
+        response.add_failure(sequence.clone());
+    }
+    response
+}
+
+/// Logs every record that did not go as planned, unknown event versions once, and the
+/// batch's counts.
+fn log_report(report: &TaggingReport) {
+    for record in &report.outcomes {
+        let detail = record.detail.as_deref().unwrap_or("");
+        let user = record.user.as_deref().unwrap_or("");
+        match &record.outcome {
+            Outcome::Skipped(reason) if is_routine(*reason) => {
+                debug!(record = %record.id, reason = %reason, "record skipped")
+            }
+            Outcome::Skipped(reason) => {
+                warn!(record = %record.id, reason = %reason, user, detail, "record skipped")
+            }
+            Outcome::Failed => {
+                error!(record = %record.id, user, detail, "record failed; reporting it for retry")
+            }
+            Outcome::Attributed { attribute_updated } => {
+                debug!(record = %record.id, user, attribute_updated, "user attributed")
+            }
+            _ => {}
+        }
+    }
+
+    for (version, records) in &report.unknown_versions {
+        warn!(event_version = %version, records, "events of an unknown event_version were read by their known fields");
+    }
+
+    let counts = serde_json::to_string(&report.counts).unwrap_or_default();
+    info!(counts = %counts, first_failure = report.first_failure.as_deref().unwrap_or(""), "batch processed");
+}
+
+/// Returns whether a skip is the ordinary filtering of events that do not attribute anyone.
+fn is_routine(reason: SkipReason) -> bool {
+    matches!(
+        reason,
+        SkipReason::OtherApplication
+            | SkipReason::NotAnInteraction
+            | SkipReason::NotAJourneyEvent
+            | SkipReason::OutsideLookback
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use attribution_core::{RecordOutcome, outcome::TaggingCounts};
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn records_read_one_by_one() {
+        let event = json!({"Records": [
+            {"kinesis": {"sequenceNumber": "1", "data": "eyJhIjoxfQ=="}},
+            {"kinesis": {"sequenceNumber": "2", "data": "%% not base64"}},
+            {"kinesis": {"sequenceNumber": "3"}},
+            {"kinesis": {"data": "eyJhIjoxfQ=="}},
+            "not an object"
+        ]});
+
+        let records = kinesis_records(&event);
+
+        assert_eq!(records.len(), 5);
+        assert_eq!(records[0].payload.as_deref().unwrap(), br#"{"a":1}"#);
+        assert_eq!(
+            records[1].payload.as_ref().unwrap_err().reason,
+            SkipReason::InvalidBase64
+        );
+        assert_eq!(records[2].id, "3");
+        assert_eq!(
+            records[2].payload.as_ref().unwrap_err().reason,
+            SkipReason::InvalidEnvelope
+        );
+        assert_eq!(records[3].id, "record 4");
+        assert_eq!(
+            records[4].payload.as_ref().unwrap_err().reason,
+            SkipReason::InvalidEnvelope
+        );
+    }
+
+    #[test]
+    fn event_without_records_is_empty() {
+        assert!(kinesis_records(&json!({"something": "else"})).is_empty());
+    }
+
+    fn report(first_failure: Option<&str>) -> TaggingReport {
+        TaggingReport {
+            outcomes: vec![RecordOutcome {
+                id: "1".into(),
+                outcome: Outcome::Failed,
+                user: None,
+                detail: None,
+            }],
+            counts: TaggingCounts::default(),
+            first_failure: first_failure.map(str::to_owned),
+            unknown_versions: Default::default(),
+        }
+    }
+
+    #[test]
+    fn response_names_failed_sequence() {
+        let json = serde_json::to_string(&response(&report(Some("4966")))).unwrap();
+
+        assert_eq!(json, r#"{"batchItemFailures":[{"itemIdentifier":"4966"}]}"#);
+    }
+
+    #[test]
+    fn healthy_response_is_empty_list() {
+        let json = serde_json::to_string(&response(&report(None))).unwrap();
+
+        assert_eq!(json, r#"{"batchItemFailures":[]}"#);
+    }
+}

@@ -1,0 +1,15 @@
+//! The tagging function: reads Pinpoint event-stream records from Kinesis and attributes
+//! users to the journeys they interacted with.
+//!
+//! The decisions live in `attribution_core`. This crate wires them to DynamoDB, Cognito and
+//! Pinpoint through the SDK and turns the outcome into Kinesis's partial batch response.
+//!
+//! IAM actions used: `dynamodb:PutItem` on the attribution table,
+//! `cognito-idp:AdminUpdateUserAttributes` on the user pool, and `mobiletargeting:GetEndpoint`
+//! and `mobiletargeting:GetJourney` on the Pinpoint application.
+
+pub mod aws;
+pub mod handler;
+
+pub use aws::{CognitoPool, DynamoTable, PinpointDirectory};
+pub use handler::{Tagging, kinesis_records, response, system_clock};

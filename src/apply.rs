@@ -1,0 +1,534 @@
+//! `apply`: brings every selected application's stack and wiring to the rendered state.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde::Serialize;
+
+use crate::artifacts::{Artifact, ArtifactError, ArtifactSet, Function};
+use crate::aws::AwsError;
+use crate::cloudformation::{
+    self, ChangeSet, ChangeSetRequest, DeployedStack, EventWatcher, ResourceChange, StackError,
+    StackState,
+};
+use crate::config::Application;
+use crate::plan::{self, ItemAction, PlanError};
+use crate::progress::Progress;
+use crate::render::{self, RenderError, RenderedStack};
+use crate::session::Session;
+use crate::upload::{self, UploadError};
+use crate::wiring::{self, AttributeState, WiringError};
+
+/// Settings of one apply run.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Applications applied at the same time.
+    pub concurrency: usize,
+    /// Longest wait for one stack operation.
+    pub timeout: Duration,
+}
+
+/// What happened to one application's stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Created,
+    Updated,
+    Unchanged,
+    Failed,
+}
+
+/// The result of applying one application.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplicationOutcome {
+    pub name: String,
+    pub stack: String,
+    pub action: Action,
+    pub change_set_created: bool,
+    pub error: Option<String>,
+    pub resource_changes: Vec<ResourceChange>,
+    pub cognito_attribute: ItemAction,
+    pub event_stream: ItemAction,
+}
+
+/// The artifacts step of an apply run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArtifactsOutcome {
+    pub bucket: String,
+    pub uploaded: Vec<String>,
+}
+
+/// The result of an apply run, printed as the command's output.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplyReport {
+    pub environment: String,
+    pub artifacts: Option<ArtifactsOutcome>,
+    pub applications: Vec<ApplicationOutcome>,
+}
+
+impl ApplyReport {
+    pub fn any_failed(&self) -> bool {
+        self.applications
+            .iter()
+            .any(|app| app.action == Action::Failed)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Artifacts(#[from] ArtifactError),
+    #[error(transparent)]
+    Upload(#[from] UploadError),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Stack(#[from] StackError),
+    #[error(transparent)]
+    Wiring(#[from] WiringError),
+    #[error("{0}")]
+    Blocked(String),
+    #[error(
+        "stack {stack} has no output {output}; the stack was not made by this version of pinpoint-attribution"
+    )]
+    MissingOutput { stack: String, output: String },
+}
+
+/// The artifacts every selected application needs, one per function and architecture.
+pub fn needed_artifacts<'a>(
+    session: &Session,
+    artifacts: &'a ArtifactSet,
+) -> Result<Vec<&'a Artifact>, ArtifactError> {
+    let mut needed: Vec<&Artifact> = Vec::new();
+    for application in &session.applications {
+        for function in Function::ALL {
+            let artifact = artifacts.get(function, application.settings.architecture)?;
+            if !needed.contains(&artifact) {
+                needed.push(artifact);
+            }
+        }
+    }
+    Ok(needed)
+}
+
+/// Applies every selected application; one failing application does not stop the others.
+pub async fn apply(
+    session: &Session,
+    artifacts: &ArtifactSet,
+    options: &ApplyOptions,
+) -> Result<ApplyReport, ApplyError> {
+    let rendered = render_all(session, artifacts)?;
+    let uploaded = upload_artifacts(session, artifacts).await?;
+
+    let runs = session
+        .applications
+        .iter()
+        .zip(rendered)
+        .map(|(application, stack)| apply_application(session, application, stack, options));
+    let applications: Vec<ApplicationOutcome> = futures::stream::iter(runs)
+        .buffered(options.concurrency.max(1))
+        .collect()
+        .await;
+
+    Ok(ApplyReport {
+        environment: session.environment.name.clone(),
+        artifacts: Some(uploaded),
+        applications,
+    })
+}
+
+/// Renders every selected application before anything is changed, so a rendering error
+/// stops the run with nothing deployed.
+pub fn render_all(
+    session: &Session,
+    artifacts: &ArtifactSet,
+) -> Result<Vec<RenderedStack>, RenderError> {
+    session
+        .applications
+        .iter()
+        .map(|application| render::render_application(&session.environment, application, artifacts))
+        .collect()
+}
+
+async fn upload_artifacts(
+    session: &Session,
+    artifacts: &ArtifactSet,
+) -> Result<ArtifactsOutcome, ApplyError> {
+    let progress = Progress::new("artifacts");
+    let bucket = session.artifacts_bucket();
+    let needed = needed_artifacts(session, artifacts)?;
+
+    if !upload::bucket_exists(&session.clients, &bucket).await? {
+        if session.environment.artifacts_bucket.is_some() {
+            return Err(UploadError::BucketMissing { bucket }.into());
+        }
+        progress.line(format!("creating bucket {bucket}"));
+        upload::create_bucket(&session.clients, &bucket, &session.environment.region).await?;
+    }
+
+    let missing = upload::missing_artifacts(&session.clients, &bucket, needed).await?;
+    let mut uploaded = Vec::new();
+    for artifact in missing {
+        upload::upload_artifact(&session.clients, &bucket, artifacts, artifact, &progress).await?;
+        uploaded.push(artifact.s3_key());
+    }
+    Ok(ArtifactsOutcome { bucket, uploaded })
+}
+
+/// Mutable record of one application's apply, turned into its outcome at the end.
+struct Run<'a> {
+    session: &'a Session,
+    application: &'a Application,
+    rendered: RenderedStack,
+    options: &'a ApplyOptions,
+    progress: Progress,
+    outcome: ApplicationOutcome,
+}
+
+async fn apply_application(
+    session: &Session,
+    application: &Application,
+    rendered: RenderedStack,
+    options: &ApplyOptions,
+) -> ApplicationOutcome {
+    let outcome = ApplicationOutcome {
+        name: application.name.clone(),
+        stack: rendered.stack_name.clone(),
+        action: Action::Unchanged,
+        change_set_created: false,
+        error: None,
+        resource_changes: Vec::new(),
+        cognito_attribute: ItemAction::Unchanged,
+        event_stream: ItemAction::Unchanged,
+    };
+    let mut run = Run {
+        session,
+        application,
+        rendered,
+        options,
+        progress: Progress::new(&application.name),
+        outcome,
+    };
+
+    if let Err(error) = run.execute().await {
+        run.progress.line(format!("failed: {error}"));
+        run.outcome.action = Action::Failed;
+        run.outcome.error = Some(error.to_string());
+    }
+    run.outcome
+}
+
+impl Run<'_> {
+    async fn execute(&mut self) -> Result<(), ApplyError> {
+        let stack_name = self.rendered.stack_name.clone();
+        let inspection = plan::inspect(self.session, self.application, &stack_name).await?;
+
+        let ours = self.session.expected_stream_arn(self.application);
+        let (stream_action, blocked) = plan::plan_event_stream(
+            self.application,
+            inspection.event_stream.as_ref(),
+            &ours,
+            None,
+        );
+        if stream_action == ItemAction::Blocked {
+            self.outcome.event_stream = ItemAction::Blocked;
+            return Err(ApplyError::Blocked(blocked.unwrap_or_default()));
+        }
+
+        let deployed = self
+            .converge_stack(inspection.stack, inspection.template)
+            .await?;
+        self.ensure_attribute(inspection.attribute).await?;
+        self.ensure_event_stream(&deployed, inspection.event_stream)
+            .await?;
+
+        if self.outcome.action == Action::Unchanged
+            && (self.outcome.cognito_attribute.is_change() || self.outcome.event_stream.is_change())
+        {
+            self.outcome.action = Action::Updated;
+        }
+        self.progress
+            .line(format!("{:?}", self.outcome.action).to_lowercase());
+        Ok(())
+    }
+
+    /// Brings the stack to the rendered state and returns it settled.
+    async fn converge_stack(
+        &mut self,
+        mut stack: Option<DeployedStack>,
+        mut template: Option<String>,
+    ) -> Result<DeployedStack, ApplyError> {
+        let client = &self.session.clients.cloudformation;
+        let stack_name = self.rendered.stack_name.clone();
+
+        loop {
+            let Some(deployed) = &stack else {
+                return self.create_stack().await;
+            };
+            match deployed.state() {
+                StackState::Missing => return self.create_stack().await,
+                StackState::Stable => break,
+                StackState::Stuck(reason) => return Err(ApplyError::Blocked(reason)),
+                StackState::InProgress => {
+                    self.progress.line(format!(
+                        "stack {stack_name} is {}; waiting for it to settle",
+                        deployed.status
+                    ));
+                    let mut watcher = EventWatcher::new(client, &deployed.id).await?;
+                    let settled =
+                        wait_settled(client, &mut watcher, self.options.timeout, &self.progress)
+                            .await?;
+                    stack = settled;
+                    template = None;
+                }
+                StackState::Empty => {
+                    if self.session.environment.protected && deployed.status == "ROLLBACK_COMPLETE"
+                    {
+                        return Err(ApplyError::Blocked(format!(
+                            "stack {stack_name} is ROLLBACK_COMPLETE after a failed first create; the environment is protected, so delete it yourself after reading its events, then apply again"
+                        )));
+                    }
+                    self.progress.line(format!(
+                        "stack {stack_name} is {} and holds no resources; deleting it before creating it again",
+                        deployed.status
+                    ));
+                    self.delete_stack(deployed).await?;
+                    stack = None;
+                }
+            }
+        }
+
+        let deployed = stack.expect("loop breaks only with a settled stack");
+        let template = match template {
+            Some(template) => template,
+            None => cloudformation::get_template(client, &stack_name).await?,
+        };
+        let differences = plan::compare(&deployed, &template, &self.rendered);
+        if differences.is_empty() {
+            return Ok(deployed);
+        }
+        self.update_stack(&deployed).await
+    }
+
+    async fn create_stack(&mut self) -> Result<DeployedStack, ApplyError> {
+        let change_set = self.create_change_set(true).await?;
+        let ChangeSet::Ready {
+            arn,
+            stack_id,
+            changes,
+        } = change_set
+        else {
+            return Err(ApplyError::Blocked(format!(
+                "CloudFormation reported no changes for the new stack {}",
+                self.rendered.stack_name
+            )));
+        };
+        self.outcome.resource_changes = changes;
+        let deployed = self
+            .execute_change_set(&arn, &stack_id, "CREATE_COMPLETE")
+            .await?;
+        self.outcome.action = Action::Created;
+        Ok(deployed)
+    }
+
+    async fn update_stack(
+        &mut self,
+        deployed: &DeployedStack,
+    ) -> Result<DeployedStack, ApplyError> {
+        match self.create_change_set(false).await? {
+            ChangeSet::Empty => {
+                self.progress
+                    .line("CloudFormation found no changes; nothing to execute");
+                Ok(deployed.clone())
+            }
+            ChangeSet::Ready {
+                arn,
+                stack_id,
+                changes,
+            } => {
+                self.outcome.resource_changes = changes;
+                let updated = self
+                    .execute_change_set(&arn, &stack_id, "UPDATE_COMPLETE")
+                    .await?;
+                self.outcome.action = Action::Updated;
+                Ok(updated)
+            }
+        }
+    }
+
+    async fn create_change_set(&mut self, create: bool) -> Result<ChangeSet, ApplyError> {
+        let request = ChangeSetRequest {
+            stack_name: &self.rendered.stack_name,
+            template: &self.rendered.template,
+            parameters: &self.rendered.parameters,
+            tags: &self.rendered.tags,
+            create,
+            name: change_set_name(),
+            description: format!(
+                "pinpoint-attribution {} {}",
+                self.session.environment.name, self.application.name
+            ),
+        };
+        self.outcome.change_set_created = true;
+        let change_set =
+            cloudformation::create_change_set(&self.session.clients.cloudformation, &request)
+                .await?;
+        if let ChangeSet::Ready { changes, .. } = &change_set {
+            for change in changes {
+                self.progress.line(describe_change(change));
+            }
+        }
+        Ok(change_set)
+    }
+
+    async fn execute_change_set(
+        &mut self,
+        arn: &str,
+        stack_id: &str,
+        expect: &str,
+    ) -> Result<DeployedStack, ApplyError> {
+        let client = &self.session.clients.cloudformation;
+        let mut watcher = EventWatcher::new(client, stack_id).await?;
+        cloudformation::execute_change_set(client, arn).await?;
+        let settled = cloudformation::wait_for_stack(
+            client,
+            &mut watcher,
+            expect,
+            self.options.timeout,
+            &self.progress,
+        )
+        .await?;
+        settled.ok_or_else(|| {
+            ApplyError::Blocked(format!(
+                "stack {} disappeared while it was being deployed",
+                self.rendered.stack_name
+            ))
+        })
+    }
+
+    async fn delete_stack(&mut self, deployed: &DeployedStack) -> Result<(), ApplyError> {
+        let client = &self.session.clients.cloudformation;
+        let mut watcher = EventWatcher::new(client, &deployed.id).await?;
+        cloudformation::delete_stack(client, &deployed.id).await?;
+        let settled = cloudformation::wait_for_stack(
+            client,
+            &mut watcher,
+            "DELETE_COMPLETE",
+            self.options.timeout,
+            &self.progress,
+        )
+        .await?;
+        debug_assert!(settled.is_none_or(|stack| stack.status == "DELETE_COMPLETE"));
+        Ok(())
+    }
+
+    async fn ensure_attribute(&mut self, state: AttributeState) -> Result<(), ApplyError> {
+        if state == AttributeState::Present {
+            return Ok(());
+        }
+        let attribute = &self.application.settings.campaign_attribute;
+        wiring::add_campaign_attribute(
+            &self.session.clients,
+            &self.application.user_pool_id,
+            attribute,
+        )
+        .await?;
+        self.progress.line(format!(
+            "added custom:{attribute} to user pool {}",
+            self.application.user_pool_id
+        ));
+        self.outcome.cognito_attribute = ItemAction::Create;
+        Ok(())
+    }
+
+    async fn ensure_event_stream(
+        &mut self,
+        stack: &DeployedStack,
+        current: Option<wiring::EventStreamTarget>,
+    ) -> Result<(), ApplyError> {
+        let wanted = plan::event_stream_target(stack).ok_or_else(|| ApplyError::MissingOutput {
+            stack: stack.name.clone(),
+            output: format!(
+                "{} or {}",
+                render::outputs::STREAM_ARN,
+                render::outputs::PINPOINT_ROLE_ARN
+            ),
+        })?;
+        let (action, blocked) = plan::plan_event_stream(
+            self.application,
+            current.as_ref(),
+            &wanted.destination_arn,
+            Some(&wanted),
+        );
+        match action {
+            ItemAction::Unchanged => Ok(()),
+            ItemAction::Blocked => {
+                self.outcome.event_stream = ItemAction::Blocked;
+                Err(ApplyError::Blocked(blocked.unwrap_or_default()))
+            }
+            _ => {
+                wiring::put_event_stream(
+                    &self.session.clients,
+                    &self.application.pinpoint_app_id,
+                    &wanted,
+                )
+                .await?;
+                self.progress.line(format!(
+                    "event stream now sends to {}",
+                    wanted.destination_arn
+                ));
+                self.outcome.event_stream = action;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Waits for a running operation to end, whatever its result, and returns the stack.
+async fn wait_settled(
+    client: &aws_sdk_cloudformation::Client,
+    watcher: &mut EventWatcher,
+    timeout: Duration,
+    progress: &Progress,
+) -> Result<Option<DeployedStack>, ApplyError> {
+    // Any settled status is fine here: the caller classifies it again.
+    match cloudformation::wait_for_stack(client, watcher, "", timeout, progress).await {
+        Ok(stack) => Ok(stack),
+        Err(StackError::OperationFailed { stack, .. }) => {
+            Ok(cloudformation::describe_stack(client, &stack).await?)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// A unique change set name; the deployer always refers to change sets by the returned ARN.
+fn change_set_name() -> String {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_millis())
+        .unwrap_or_default();
+    format!("pinpoint-attribution-{millis}")
+}
+
+/// One line per resource action, with replacements flagged.
+pub fn describe_change(change: &ResourceChange) -> String {
+    let mut line = format!(
+        "{:<8} {:<40} {}",
+        change.action, change.resource_type, change.logical_id
+    );
+    match change.replacement.as_deref() {
+        Some("True") => {
+            line.push_str("  REPLACEMENT (the resource is recreated; its data is lost)")
+        }
+        Some("Conditional") => line.push_str("  MAY BE REPLACED (its data may be lost)"),
+        _ => {}
+    }
+    if !change.changed.is_empty() {
+        line.push_str(&format!("  [{}]", change.changed.join(", ")));
+    }
+    line
+}

@@ -1,0 +1,81 @@
+//! SDK settings and clients, built in one place for every command.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+/// Connection settings from the command line; unset fields fall back to the SDK's own chain
+/// (environment variables, `~/.aws/config`, instance metadata).
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    pub profile: Option<String>,
+    pub region: String,
+    pub endpoint_url: Option<String>,
+}
+
+/// One client per service the deployer calls.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub cloudformation: aws_sdk_cloudformation::Client,
+    pub cognito: aws_sdk_cognitoidentityprovider::Client,
+    pub pinpoint: aws_sdk_pinpoint::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+/// Loads the SDK settings: credentials from the standard chain (or `profile`), the
+/// environment's region, and the endpoint URL from `--endpoint-url` or `AWS_ENDPOINT_URL`.
+pub async fn load_sdk_config(options: &AwsOptions) -> SdkConfig {
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).region(Region::new(options.region.clone()));
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(url) = &options.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
+impl Clients {
+    /// Builds every client from one set of SDK settings.
+    ///
+    /// S3 uses path-style addressing when a custom endpoint is set, because emulators and
+    /// private endpoints addressed by IP cannot serve `bucket.host` names.
+    pub fn new(config: &SdkConfig) -> Clients {
+        let s3_config = aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(config.endpoint_url().is_some())
+            .build();
+        Clients {
+            cloudformation: aws_sdk_cloudformation::Client::new(config),
+            cognito: aws_sdk_cognitoidentityprovider::Client::new(config),
+            pinpoint: aws_sdk_pinpoint::Client::new(config),
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            sts: aws_sdk_sts::Client::new(config),
+        }
+    }
+}
+
+/// A failed AWS call, with the operation and the resource it was about.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation} failed for {resource}: {message}")]
+pub struct AwsError {
+    pub operation: &'static str,
+    pub resource: String,
+    pub message: String,
+}
+
+impl AwsError {
+    /// Wraps an SDK error with the operation and resource; the message keeps the whole
+    /// error chain (service code and message, or the connection failure).
+    pub fn new(
+        operation: &'static str,
+        resource: impl Into<String>,
+        error: impl std::error::Error,
+    ) -> AwsError {
+        AwsError {
+            operation,
+            resource: resource.into(),
+            message: DisplayErrorContext(error).to_string(),
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::artifacts::Architecture;
+
+/// Deploys Amazon Pinpoint journey attribution, one CloudFormation stack per Pinpoint
+/// application, from an environment file.
+#[derive(Debug, Parser)]
+#[command(name = "pinpoint-attribution", version, propagate_version = true)]
+pub struct Cli {
+    /// Environment file (YAML) that lists the applications to deploy.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "PINPOINT_ATTRIBUTION_ENV"
+    )]
+    pub env: Option<PathBuf>,
+
+    /// Only this application of the environment file; repeat for several.
+    #[arg(long = "app", global = true, value_name = "NAME")]
+    pub apps: Vec<String>,
+
+    /// Format of the result on stdout; progress and logs always go to stderr.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Named profile from the AWS config files (default: the SDK's credential chain).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// AWS region; must match the environment file's `region` when both are given.
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Endpoint URL for every AWS service, for example a local emulator. The SDK also reads
+    /// AWS_ENDPOINT_URL.
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// More log output on stderr (-v: debug, -vv: trace). RUST_LOG overrides it.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write each application's template and stack settings to a directory. Makes no AWS call.
+    Render {
+        /// Directory to write the files into (created when missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Directory with the packaged Lambda zips and their manifest.
+        #[arg(long, value_name = "DIR", default_value = "dist")]
+        artifacts: PathBuf,
+    },
+    /// Build both Lambda functions as static binaries and write deterministic zips.
+    Package {
+        /// Directory for the zips and manifest.json.
+        #[arg(long, value_name = "DIR", default_value = "dist")]
+        out: PathBuf,
+        /// Architecture to build; repeat for several. Default: those the environment file uses,
+        /// or arm64 without --env.
+        #[arg(long, value_name = "ARCH", value_parser = parse_architecture)]
+        architecture: Vec<Architecture>,
+    },
+    /// Show what apply would change: template diff, resource actions, event stream, attribute.
+    Diff {
+        /// Directory with the packaged Lambda zips and their manifest.
+        #[arg(long, value_name = "DIR", default_value = "dist")]
+        artifacts: PathBuf,
+        /// Exit with 2 when there are changes, 0 when there are none, 1 on error.
+        #[arg(long)]
+        exit_code: bool,
+    },
+    /// Create or update every application's stack, attribute and event stream.
+    Apply {
+        /// Directory with the packaged Lambda zips and their manifest.
+        #[arg(long, value_name = "DIR", default_value = "dist")]
+        artifacts: PathBuf,
+        /// Applications deployed at the same time.
+        #[arg(long, value_name = "N", default_value_t = 4)]
+        concurrency: usize,
+        /// Longest wait for one stack operation, in seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+        timeout: u64,
+    },
+    /// Remove the event streams this deployer set and delete the stacks.
+    Destroy {
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        /// Applications destroyed at the same time.
+        #[arg(long, value_name = "N", default_value_t = 4)]
+        concurrency: usize,
+        /// Longest wait for one stack deletion, in seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+        timeout: u64,
+    },
+    /// Show each application's stack status, outputs, event stream and attribute.
+    Status,
+}
+
+fn parse_architecture(value: &str) -> Result<Architecture, String> {
+    match value {
+        "arm64" => Ok(Architecture::Arm64),
+        "x86_64" => Ok(Architecture::X86_64),
+        other => Err(format!(
+            "unknown architecture {other:?}; expected arm64 or x86_64"
+        )),
+    }
+}

@@ -1,0 +1,652 @@
+//! CloudFormation operations: reading stacks, change sets, waiting with stack events, deletion.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::error::ProvideErrorMetadata;
+use aws_sdk_cloudformation::types::{
+    Capability, ChangeSetStatus, ChangeSetType, Parameter, StackEvent, Tag, TemplateStage,
+};
+use serde::Serialize;
+
+use crate::aws::AwsError;
+use crate::progress::Progress;
+
+/// CloudFormation's limit on an inline template body, in bytes.
+pub const MAX_TEMPLATE_BODY_BYTES: usize = 51_200;
+
+/// A stack as DescribeStacks reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployedStack {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub parameters: BTreeMap<String, String>,
+    pub outputs: BTreeMap<String, String>,
+}
+
+/// What an apply may do with a stack in a given state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StackState {
+    /// No stack of that name.
+    Missing,
+    /// Settled after a successful create or update (or a rolled-back update): update normally.
+    Stable,
+    /// Created by a change set that was never executed, or a first create that rolled back:
+    /// the stack holds no resources and can be deleted and created again.
+    Empty,
+    /// An operation is running: wait, then look again.
+    InProgress,
+    /// Needs a person: the reason says what to run.
+    Stuck(String),
+}
+
+impl DeployedStack {
+    /// Classifies the stack status for apply.
+    pub fn state(&self) -> StackState {
+        let status = self.status.as_str();
+        match status {
+            "CREATE_COMPLETE"
+            | "UPDATE_COMPLETE"
+            | "UPDATE_ROLLBACK_COMPLETE"
+            | "IMPORT_COMPLETE"
+            | "IMPORT_ROLLBACK_COMPLETE" => StackState::Stable,
+            "REVIEW_IN_PROGRESS" | "ROLLBACK_COMPLETE" => StackState::Empty,
+            "UPDATE_ROLLBACK_FAILED" => StackState::Stuck(format!(
+                "stack {} is UPDATE_ROLLBACK_FAILED; fix the resources named in its events, then run `aws cloudformation continue-update-rollback --stack-name {}`",
+                self.name, self.name
+            )),
+            "DELETE_FAILED" | "ROLLBACK_FAILED" => StackState::Stuck(format!(
+                "stack {} is {status}; remove what blocks deletion (see its events), then run `aws cloudformation delete-stack --stack-name {}`",
+                self.name, self.name
+            )),
+            other if other.ends_with("_IN_PROGRESS") => StackState::InProgress,
+            other => StackState::Stuck(format!(
+                "stack {} is in the unexpected status {other}; check its events in the CloudFormation console",
+                self.name
+            )),
+        }
+    }
+}
+
+/// One resource action of a change set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResourceChange {
+    pub action: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    /// `True`, `False` or `Conditional` when CloudFormation reports it.
+    pub replacement: Option<String>,
+    /// Names of the properties or attributes that change.
+    pub changed: Vec<String>,
+}
+
+impl ResourceChange {
+    /// Whether the change destroys the existing resource (a replacement or a removal).
+    pub fn destroys_resource(&self) -> bool {
+        self.action == "Remove"
+            || matches!(
+                self.replacement.as_deref(),
+                Some("True") | Some("Conditional")
+            )
+    }
+}
+
+/// A change set that CloudFormation finished creating.
+#[derive(Debug, Clone)]
+pub enum ChangeSet {
+    /// Ready to execute, with its resource actions.
+    Ready {
+        arn: String,
+        stack_id: String,
+        changes: Vec<ResourceChange>,
+    },
+    /// CloudFormation found nothing to change; the change set is already deleted.
+    Empty,
+}
+
+/// Everything needed to create a change set.
+#[derive(Debug, Clone)]
+pub struct ChangeSetRequest<'a> {
+    pub stack_name: &'a str,
+    pub template: &'a str,
+    pub parameters: &'a BTreeMap<String, String>,
+    pub tags: &'a BTreeMap<String, String>,
+    pub create: bool,
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error("change set for stack {stack} failed: {reason}")]
+    ChangeSetFailed { stack: String, reason: String },
+    #[error("stack {stack} ended in {status}: {reason}")]
+    OperationFailed {
+        stack: String,
+        status: String,
+        reason: String,
+    },
+    #[error(
+        "stack {stack} did not finish within {seconds} s (last status {status}); run `pinpoint-attribution status` or check the stack's events, then apply again"
+    )]
+    TimedOut {
+        stack: String,
+        seconds: u64,
+        status: String,
+    },
+    #[error(
+        "the template of stack {stack} is {size} bytes, over CloudFormation's inline limit of {MAX_TEMPLATE_BODY_BYTES}; shorten the environment's tag values or names"
+    )]
+    TemplateTooLarge { stack: String, size: usize },
+}
+
+/// Whether an error is CloudFormation's answer for a stack that does not exist.
+fn is_missing_stack(code: Option<&str>, message: Option<&str>) -> bool {
+    code == Some("ValidationError") && message.is_some_and(|text| text.contains("does not exist"))
+}
+
+/// Whether a change set failure or CreateChangeSet error means "nothing to change".
+///
+/// CloudFormation reports this as a FAILED change set with "The submitted information didn't
+/// contain changes"; some implementations reject CreateChangeSet with "No updates are to be
+/// performed". Both mean the stack already matches.
+pub fn is_no_changes(message: &str) -> bool {
+    message.contains("didn't contain changes") || message.contains("No updates are to be performed")
+}
+
+/// Reads a stack by name or id; `None` when it does not exist.
+pub async fn describe_stack(
+    client: &Client,
+    stack: &str,
+) -> Result<Option<DeployedStack>, AwsError> {
+    let response = match client.describe_stacks().stack_name(stack).send().await {
+        Ok(response) => response,
+        Err(error) => {
+            let service_error = error.as_service_error();
+            if is_missing_stack(
+                service_error.and_then(|e| e.code()),
+                service_error.and_then(|e| e.message()),
+            ) {
+                return Ok(None);
+            }
+            return Err(AwsError::new("DescribeStacks", stack, error));
+        }
+    };
+
+    let Some(found) = response.stacks().first() else {
+        return Ok(None);
+    };
+    Ok(Some(DeployedStack {
+        id: found.stack_id().unwrap_or(stack).to_owned(),
+        name: found.stack_name().unwrap_or(stack).to_owned(),
+        status: found
+            .stack_status()
+            .map(|status| status.as_str().to_owned())
+            .unwrap_or_default(),
+        status_reason: found.stack_status_reason().map(str::to_owned),
+        tags: found
+            .tags()
+            .iter()
+            .map(|tag| {
+                (
+                    tag.key().unwrap_or_default().to_owned(),
+                    tag.value().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect(),
+        parameters: found
+            .parameters()
+            .iter()
+            .map(|parameter| {
+                (
+                    parameter.parameter_key().unwrap_or_default().to_owned(),
+                    parameter.parameter_value().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect(),
+        outputs: found
+            .outputs()
+            .iter()
+            .map(|output| {
+                (
+                    output.output_key().unwrap_or_default().to_owned(),
+                    output.output_value().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect(),
+    }))
+}
+
+/// Returns the template body as it was submitted.
+pub async fn get_template(client: &Client, stack: &str) -> Result<String, AwsError> {
+    let response = client
+        .get_template()
+        .stack_name(stack)
+        .template_stage(TemplateStage::Original)
+        .send()
+        .await
+        .map_err(|error| AwsError::new("GetTemplate", stack, error))?;
+    Ok(response.template_body().unwrap_or_default().to_owned())
+}
+
+/// Creates a change set and waits until CloudFormation has computed it.
+///
+/// A change set without changes is deleted and reported as [`ChangeSet::Empty`]; a failed one
+/// is deleted and returned as an error, so no half-made change set stays behind.
+pub async fn create_change_set(
+    client: &Client,
+    request: &ChangeSetRequest<'_>,
+) -> Result<ChangeSet, StackError> {
+    if request.template.len() > MAX_TEMPLATE_BODY_BYTES {
+        return Err(StackError::TemplateTooLarge {
+            stack: request.stack_name.to_owned(),
+            size: request.template.len(),
+        });
+    }
+
+    let kind = if request.create {
+        ChangeSetType::Create
+    } else {
+        ChangeSetType::Update
+    };
+    let created = client
+        .create_change_set()
+        .stack_name(request.stack_name)
+        .change_set_name(&request.name)
+        .change_set_type(kind)
+        .template_body(request.template)
+        .description(&request.description)
+        .capabilities(Capability::CapabilityIam)
+        .set_parameters(Some(to_parameters(request.parameters)))
+        .set_tags(Some(to_tags(request.tags)))
+        .send()
+        .await;
+    let created = match created {
+        Ok(created) => created,
+        Err(error) => {
+            let message = error
+                .as_service_error()
+                .and_then(|e| e.message())
+                .unwrap_or_default();
+            if is_no_changes(message) {
+                return Ok(ChangeSet::Empty);
+            }
+            return Err(AwsError::new("CreateChangeSet", request.stack_name, error).into());
+        }
+    };
+
+    let arn = created.id().unwrap_or_default().to_owned();
+    let stack_id = created.stack_id().unwrap_or(request.stack_name).to_owned();
+    match wait_for_change_set(client, &arn, request.stack_name).await {
+        Ok(changes) => Ok(ChangeSet::Ready {
+            arn,
+            stack_id,
+            changes,
+        }),
+        Err(StackError::ChangeSetFailed { reason, .. }) if is_no_changes(&reason) => {
+            delete_change_set(client, &arn).await?;
+            Ok(ChangeSet::Empty)
+        }
+        Err(error) => {
+            // Best effort: the original failure matters more than a failed clean-up.
+            let _ = delete_change_set(client, &arn).await;
+            Err(error)
+        }
+    }
+}
+
+async fn wait_for_change_set(
+    client: &Client,
+    arn: &str,
+    stack: &str,
+) -> Result<Vec<ResourceChange>, StackError> {
+    let mut delay = Duration::from_millis(200);
+    let started = Instant::now();
+    let limit = Duration::from_secs(600);
+    loop {
+        let response = client
+            .describe_change_set()
+            .change_set_name(arn)
+            .send()
+            .await
+            .map_err(|error| AwsError::new("DescribeChangeSet", arn, error))?;
+
+        match response.status() {
+            Some(ChangeSetStatus::CreateComplete) => {
+                return read_changes(client, arn, response.changes(), response.next_token()).await;
+            }
+            Some(ChangeSetStatus::Failed) => {
+                return Err(StackError::ChangeSetFailed {
+                    stack: stack.to_owned(),
+                    reason: response
+                        .status_reason()
+                        .unwrap_or("no reason given")
+                        .to_owned(),
+                });
+            }
+            _ if started.elapsed() > limit => {
+                return Err(StackError::TimedOut {
+                    stack: stack.to_owned(),
+                    seconds: limit.as_secs(),
+                    status: "change set CREATE_IN_PROGRESS".to_owned(),
+                });
+            }
+            _ => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 3 / 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+async fn read_changes(
+    client: &Client,
+    arn: &str,
+    first_page: &[aws_sdk_cloudformation::types::Change],
+    mut next_token: Option<&str>,
+) -> Result<Vec<ResourceChange>, StackError> {
+    let mut changes: Vec<ResourceChange> =
+        first_page.iter().filter_map(to_resource_change).collect();
+    let mut token = next_token.take().map(str::to_owned);
+    while let Some(current) = token {
+        let page = client
+            .describe_change_set()
+            .change_set_name(arn)
+            .next_token(current)
+            .send()
+            .await
+            .map_err(|error| AwsError::new("DescribeChangeSet", arn, error))?;
+        changes.extend(page.changes().iter().filter_map(to_resource_change));
+        token = page.next_token().map(str::to_owned);
+    }
+    Ok(changes)
+}
+
+fn to_resource_change(change: &aws_sdk_cloudformation::types::Change) -> Option<ResourceChange> {
+    let resource = change.resource_change()?;
+    let mut changed: Vec<String> = resource
+        .details()
+        .iter()
+        .filter_map(|detail| detail.target())
+        .filter_map(|target| {
+            target
+                .name()
+                .or_else(|| target.attribute().map(|a| a.as_str()))
+        })
+        .map(str::to_owned)
+        .collect();
+    changed.sort();
+    changed.dedup();
+    Some(ResourceChange {
+        action: resource
+            .action()
+            .map(|a| a.as_str().to_owned())
+            .unwrap_or_default(),
+        logical_id: resource
+            .logical_resource_id()
+            .unwrap_or_default()
+            .to_owned(),
+        resource_type: resource.resource_type().unwrap_or_default().to_owned(),
+        replacement: resource.replacement().map(|r| r.as_str().to_owned()),
+        changed,
+    })
+}
+
+/// Deletes a change set by ARN.
+pub async fn delete_change_set(client: &Client, arn: &str) -> Result<(), AwsError> {
+    client
+        .delete_change_set()
+        .change_set_name(arn)
+        .send()
+        .await
+        .map_err(|error| AwsError::new("DeleteChangeSet", arn, error))?;
+    Ok(())
+}
+
+/// Starts executing a change set by ARN.
+pub async fn execute_change_set(client: &Client, arn: &str) -> Result<(), AwsError> {
+    client
+        .execute_change_set()
+        .change_set_name(arn)
+        .send()
+        .await
+        .map_err(|error| AwsError::new("ExecuteChangeSet", arn, error))?;
+    Ok(())
+}
+
+/// Starts deleting a stack.
+pub async fn delete_stack(client: &Client, stack: &str) -> Result<(), AwsError> {
+    client
+        .delete_stack()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(|error| AwsError::new("DeleteStack", stack, error))?;
+    Ok(())
+}
+
+/// Prints stack events that appear while an operation runs.
+///
+/// The events already present when the watcher is made are the baseline and never printed,
+/// so no clock comparison between this machine and AWS is needed.
+#[derive(Debug)]
+pub struct EventWatcher {
+    stack_id: String,
+    seen: HashSet<String>,
+    /// Events of this operation, oldest first.
+    events: Vec<StackEvent>,
+}
+
+impl EventWatcher {
+    /// Records the events the stack already has.
+    pub async fn new(client: &Client, stack_id: &str) -> Result<EventWatcher, AwsError> {
+        let mut watcher = EventWatcher {
+            stack_id: stack_id.to_owned(),
+            seen: HashSet::new(),
+            events: Vec::new(),
+        };
+        for event in watcher.fetch_page(client).await? {
+            if let Some(id) = event.event_id() {
+                watcher.seen.insert(id.to_owned());
+            }
+        }
+        Ok(watcher)
+    }
+
+    async fn fetch_page(&self, client: &Client) -> Result<Vec<StackEvent>, AwsError> {
+        let response = client
+            .describe_stack_events()
+            .stack_name(&self.stack_id)
+            .send()
+            .await
+            .map_err(|error| AwsError::new("DescribeStackEvents", &self.stack_id, error))?;
+        Ok(response.stack_events().to_vec())
+    }
+
+    /// Prints the events that appeared since the last call, oldest first.
+    pub async fn poll(&mut self, client: &Client, progress: &Progress) -> Result<(), AwsError> {
+        let mut fresh: Vec<StackEvent> = self
+            .fetch_page(client)
+            .await?
+            .into_iter()
+            .filter(|event| event.event_id().is_some_and(|id| !self.seen.contains(id)))
+            .collect();
+        fresh.reverse();
+        for event in fresh {
+            self.seen
+                .insert(event.event_id().unwrap_or_default().to_owned());
+            progress.line(format_event(&event));
+            self.events.push(event);
+        }
+        Ok(())
+    }
+
+    /// The first resource that failed in this operation, with its reason.
+    ///
+    /// Later failures are usually the cascade of cancellations and rollbacks it caused.
+    pub fn first_failure(&self) -> Option<String> {
+        self.events
+            .iter()
+            .filter(|event| {
+                event
+                    .resource_status()
+                    .is_some_and(|status| status.as_str().ends_with("_FAILED"))
+            })
+            .find(|event| event.physical_resource_id() != Some(self.stack_id.as_str()))
+            .map(|event| {
+                format!(
+                    "{} ({}) {}: {}",
+                    event.logical_resource_id().unwrap_or("?"),
+                    event.resource_type().unwrap_or("?"),
+                    event.resource_status().map(|s| s.as_str()).unwrap_or("?"),
+                    event.resource_status_reason().unwrap_or("no reason given")
+                )
+            })
+    }
+}
+
+fn format_event(event: &StackEvent) -> String {
+    let mut line = format!(
+        "{:<28} {:<32} {}",
+        event.resource_status().map(|s| s.as_str()).unwrap_or("?"),
+        event.resource_type().unwrap_or("?"),
+        event.logical_resource_id().unwrap_or("?")
+    );
+    if let Some(reason) = event.resource_status_reason() {
+        line.push_str(&format!(": {reason}"));
+    }
+    line
+}
+
+/// Waits until the stack leaves every `*_IN_PROGRESS` status, printing its events.
+///
+/// Returns the settled stack; `expect` is the status that counts as success. A stack that no
+/// longer exists is returned as `None` (the end of a deletion).
+pub async fn wait_for_stack(
+    client: &Client,
+    watcher: &mut EventWatcher,
+    expect: &str,
+    timeout: Duration,
+    progress: &Progress,
+) -> Result<Option<DeployedStack>, StackError> {
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(250);
+    loop {
+        watcher.poll(client, progress).await?;
+        let stack = describe_stack(client, &watcher.stack_id).await?;
+        let Some(stack) = stack else {
+            return Ok(None);
+        };
+
+        if !stack.status.ends_with("_IN_PROGRESS") {
+            if stack.status == expect {
+                return Ok(Some(stack));
+            }
+            let reason = watcher
+                .first_failure()
+                .or_else(|| stack.status_reason.clone())
+                .unwrap_or_else(|| "no reason reported; see the stack's events".to_owned());
+            return Err(StackError::OperationFailed {
+                stack: stack.name,
+                status: stack.status,
+                reason,
+            });
+        }
+
+        if started.elapsed() >= timeout {
+            return Err(StackError::TimedOut {
+                stack: stack.name,
+                seconds: timeout.as_secs(),
+                status: stack.status,
+            });
+        }
+        tokio::time::sleep(delay.min(timeout.saturating_sub(started.elapsed()))).await;
+        delay = (delay * 3 / 2).min(Duration::from_secs(5));
+    }
+}
+
+fn to_parameters(parameters: &BTreeMap<String, String>) -> Vec<Parameter> {
+    parameters
+        .iter()
+        .map(|(key, value)| {
+            Parameter::builder()
+                .parameter_key(key)
+                .parameter_value(value)
+                .build()
+        })
+        .collect()
+}
+
+fn to_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter()
+        .map(|(key, value)| Tag::builder().key(key).value(value).build())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stack(status: &str) -> DeployedStack {
+        DeployedStack {
+            id: "arn:aws:cloudformation:eu-west-1:123456789012:stack/s/1".to_owned(),
+            name: "s".to_owned(),
+            status: status.to_owned(),
+            status_reason: None,
+            tags: BTreeMap::new(),
+            parameters: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn stack_state_by_status() {
+        assert_eq!(stack("CREATE_COMPLETE").state(), StackState::Stable);
+        assert_eq!(
+            stack("UPDATE_ROLLBACK_COMPLETE").state(),
+            StackState::Stable
+        );
+        assert_eq!(stack("REVIEW_IN_PROGRESS").state(), StackState::Empty);
+        assert_eq!(stack("ROLLBACK_COMPLETE").state(), StackState::Empty);
+        assert_eq!(stack("UPDATE_IN_PROGRESS").state(), StackState::InProgress);
+        assert!(
+            matches!(stack("UPDATE_ROLLBACK_FAILED").state(), StackState::Stuck(reason) if reason.contains("continue-update-rollback"))
+        );
+        assert!(
+            matches!(stack("DELETE_FAILED").state(), StackState::Stuck(reason) if reason.contains("delete-stack"))
+        );
+    }
+
+    #[test]
+    fn no_changes_messages() {
+        assert!(is_no_changes(
+            "The submitted information didn't contain changes. Submit different information to create a change set."
+        ));
+        assert!(is_no_changes("No updates are to be performed."));
+        assert!(!is_no_changes(
+            "Template format error: Unresolved resource dependencies [Foo]"
+        ));
+    }
+
+    #[test]
+    fn replacement_destroys_resource() {
+        let change = |action: &str, replacement: Option<&str>| ResourceChange {
+            action: action.to_owned(),
+            logical_id: "Table".to_owned(),
+            resource_type: "AWS::DynamoDB::Table".to_owned(),
+            replacement: replacement.map(str::to_owned),
+            changed: vec![],
+        };
+        assert!(change("Modify", Some("True")).destroys_resource());
+        assert!(change("Modify", Some("Conditional")).destroys_resource());
+        assert!(change("Remove", None).destroys_resource());
+        assert!(!change("Modify", Some("False")).destroys_resource());
+        assert!(!change("Add", None).destroys_resource());
+    }
+}

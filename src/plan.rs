@@ -1,0 +1,261 @@
+//! Read-only inspection of what is deployed, and the plan that `diff` shows and `apply` follows.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::cloudformation::{self, DeployedStack, ResourceChange, StackError, StackState};
+use crate::config::Application;
+use crate::render::{RenderedStack, outputs};
+use crate::session::Session;
+use crate::wiring::{self, AttributeState, EventStreamTarget, WiringError};
+
+/// What a plan does with one item (the stack, the attribute, the event stream).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemAction {
+    Create,
+    Update,
+    Replace,
+    Delete,
+    Unchanged,
+    /// The item cannot be changed without a person deciding; see the plan's `blocked` reason.
+    Blocked,
+}
+
+impl ItemAction {
+    pub fn is_change(self) -> bool {
+        !matches!(self, ItemAction::Unchanged)
+    }
+}
+
+/// A key whose value differs between what is deployed and what is rendered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ValueChange {
+    pub key: String,
+    pub deployed: Option<String>,
+    pub rendered: Option<String>,
+}
+
+/// What is deployed for one application, read without changing anything.
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    pub stack: Option<DeployedStack>,
+    /// The deployed template, read only for settled stacks.
+    pub template: Option<String>,
+    pub attribute: AttributeState,
+    pub event_stream: Option<EventStreamTarget>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Stack(#[from] StackError),
+    #[error(transparent)]
+    Wiring(#[from] WiringError),
+    #[error(transparent)]
+    Aws(#[from] crate::aws::AwsError),
+}
+
+/// Reads the Pinpoint application, the user pool, the event stream and the stack.
+pub async fn inspect(
+    session: &Session,
+    application: &Application,
+    stack_name: &str,
+) -> Result<Inspection, PlanError> {
+    let region = &session.environment.region;
+    wiring::check_pinpoint_app(
+        &session.clients,
+        &application.name,
+        &application.pinpoint_app_id,
+        region,
+    )
+    .await?;
+    let attribute = wiring::read_campaign_attribute(
+        &session.clients,
+        &application.name,
+        &application.user_pool_id,
+        &application.settings.campaign_attribute,
+        region,
+    )
+    .await?;
+    let event_stream =
+        wiring::read_event_stream(&session.clients, &application.pinpoint_app_id).await?;
+
+    let stack = cloudformation::describe_stack(&session.clients.cloudformation, stack_name).await?;
+    let template = match &stack {
+        Some(deployed) if deployed.state() == StackState::Stable => {
+            Some(cloudformation::get_template(&session.clients.cloudformation, stack_name).await?)
+        }
+        _ => None,
+    };
+
+    Ok(Inspection {
+        stack,
+        template,
+        attribute,
+        event_stream,
+    })
+}
+
+/// Differences between the deployed stack and the rendered one; empty when they are equal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StackDifferences {
+    pub template_changed: bool,
+    pub parameters: Vec<ValueChange>,
+    pub tags: Vec<ValueChange>,
+}
+
+impl StackDifferences {
+    pub fn is_empty(&self) -> bool {
+        !self.template_changed && self.parameters.is_empty() && self.tags.is_empty()
+    }
+}
+
+/// Compares a settled stack with the rendered stack.
+pub fn compare(
+    deployed: &DeployedStack,
+    template: &str,
+    rendered: &RenderedStack,
+) -> StackDifferences {
+    StackDifferences {
+        template_changed: template != rendered.template,
+        parameters: compare_maps(&deployed.parameters, &rendered.parameters),
+        tags: compare_maps(&deployed.tags, &rendered.tags),
+    }
+}
+
+fn compare_maps(
+    deployed: &BTreeMap<String, String>,
+    rendered: &BTreeMap<String, String>,
+) -> Vec<ValueChange> {
+    let mut keys: Vec<&String> = deployed.keys().chain(rendered.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|key| deployed.get(*key) != rendered.get(*key))
+        .map(|key| ValueChange {
+            key: key.clone(),
+            deployed: deployed.get(key).cloned(),
+            rendered: rendered.get(key).cloned(),
+        })
+        .collect()
+}
+
+/// The event stream the stack's outputs ask for.
+pub fn event_stream_target(stack: &DeployedStack) -> Option<EventStreamTarget> {
+    Some(EventStreamTarget {
+        destination_arn: stack.outputs.get(outputs::STREAM_ARN)?.clone(),
+        role_arn: stack.outputs.get(outputs::PINPOINT_ROLE_ARN)?.clone(),
+    })
+}
+
+/// Decides what to do with the application's event stream.
+///
+/// `ours` is the stream ARN the stack has (or will have); `wanted` is the full target when the
+/// stack's outputs are known. A destination that is not the product's stream is never
+/// replaced: the plan is blocked with a reason naming the current destination.
+pub fn plan_event_stream(
+    application: &Application,
+    current: Option<&EventStreamTarget>,
+    ours: &str,
+    wanted: Option<&EventStreamTarget>,
+) -> (ItemAction, Option<String>) {
+    match current {
+        None => (ItemAction::Create, None),
+        Some(current) if current.destination_arn != ours => (
+            ItemAction::Blocked,
+            Some(format!(
+                "Pinpoint application {} already streams its events to {}, which pinpoint-attribution did not set; it replaces no destination it does not own, so remove that event stream first or deploy against another application",
+                application.pinpoint_app_id, current.destination_arn
+            )),
+        ),
+        Some(current) => match wanted {
+            Some(wanted) if wanted != current => (ItemAction::Update, None),
+            _ => (ItemAction::Unchanged, None),
+        },
+    }
+}
+
+/// Resource actions of a stack that does not exist yet: every resource of the template is added.
+pub fn resources_to_add(template: &str) -> Vec<ResourceChange> {
+    let Ok(document) = serde_saphyr::from_str::<serde_json::Value>(template) else {
+        return Vec::new();
+    };
+    let Some(resources) = document
+        .get("Resources")
+        .and_then(|value| value.as_object())
+    else {
+        return Vec::new();
+    };
+    resources
+        .iter()
+        .map(|(logical_id, resource)| ResourceChange {
+            action: "Add".to_owned(),
+            logical_id: logical_id.clone(),
+            resource_type: resource
+                .get("Type")
+                .and_then(|value| value.as_str())
+                .unwrap_or_default()
+                .to_owned(),
+            replacement: None,
+            changed: Vec::new(),
+        })
+        .collect()
+}
+
+/// A unified diff of two templates, empty when they are equal.
+pub fn template_diff(deployed: &str, rendered: &str, stack: &str) -> String {
+    similar::TextDiff::from_lines(deployed, rendered)
+        .unified_diff()
+        .context_radius(3)
+        .header(
+            &format!("{stack} (deployed)"),
+            &format!("{stack} (rendered)"),
+        )
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn maps(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn compare_maps_lists_added_changed_removed() {
+        let deployed = maps(&[("a", "1"), ("b", "2"), ("c", "3")]);
+        let rendered = maps(&[("a", "1"), ("b", "20"), ("d", "4")]);
+        let changes = compare_maps(&deployed, &rendered);
+        let keys: Vec<&str> = changes.iter().map(|c| c.key.as_str()).collect();
+        assert_eq!(keys, ["b", "c", "d"]);
+        assert_eq!(changes[1].rendered, None);
+        assert_eq!(changes[2].deployed, None);
+    }
+
+    #[test]
+    fn resources_to_add_reads_long_form_template() {
+        let template = "Resources:\n  Table:\n    Type: AWS::DynamoDB::Table\n  Stream:\n    Type: AWS::Kinesis::Stream\n";
+        let changes = resources_to_add(template);
+        let ids: Vec<(&str, &str)> = changes
+            .iter()
+            .map(|c| (c.logical_id.as_str(), c.resource_type.as_str()))
+            .collect();
+        assert!(ids.contains(&("Table", "AWS::DynamoDB::Table")));
+        assert!(ids.contains(&("Stream", "AWS::Kinesis::Stream")));
+        assert!(changes.iter().all(|c| c.action == "Add"));
+    }
+
+    #[test]
+    fn template_diff_shows_changed_line() {
+        let diff = template_diff("a: 1\nb: 2\n", "a: 1\nb: 3\n", "s");
+        assert!(diff.contains("-b: 2"), "{diff}");
+        assert!(diff.contains("+b: 3"), "{diff}");
+        assert!(template_diff("a\n", "a\n", "s").is_empty());
+    }
+}

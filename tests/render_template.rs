@@ -1,0 +1,633 @@
+//! The rendered template, parsed as YAML: the properties the emulator cannot show.
+
+mod render_support;
+
+use attribution_core::contract;
+use pinpoint_attribution::render::{self, PhysicalNames, outputs};
+use render_support::*;
+use serde_json::{Value, json};
+
+fn default_template() -> Value {
+    parse(&render_yaml(&environment_yaml("", "")).template)
+}
+
+/// Collects every IAM policy statement in the template, with the logical id of its role.
+fn statements(template: &Value) -> Vec<(String, Value)> {
+    let mut found = Vec::new();
+    for (logical_id, resource) in template["Resources"].as_object().expect("resources") {
+        if resource["Type"] != "AWS::IAM::Role" {
+            continue;
+        }
+        for policy in resource["Properties"]["Policies"]
+            .as_array()
+            .expect("inline policies")
+        {
+            for statement in policy["PolicyDocument"]["Statement"]
+                .as_array()
+                .expect("statements")
+            {
+                found.push((logical_id.clone(), statement.clone()));
+            }
+        }
+    }
+    found
+}
+
+/// Actions of a statement, whether written as one string or a list.
+fn actions(statement: &Value) -> Vec<String> {
+    match &statement["Action"] {
+        Value::String(action) => vec![action.clone()],
+        Value::Array(list) => list
+            .iter()
+            .map(|action| action.as_str().expect("action").to_owned())
+            .collect(),
+        other => panic!("unexpected Action {other}"),
+    }
+}
+
+/// Finds the statement of `role` with the given Sid.
+fn statement(template: &Value, role: &str, sid: &str) -> Value {
+    statements(template)
+        .into_iter()
+        .find(|(logical_id, statement)| logical_id == role && statement["Sid"] == sid)
+        .unwrap_or_else(|| panic!("{role} has no statement {sid}"))
+        .1
+}
+
+#[test]
+fn stream_is_encrypted_and_on_demand() {
+    let template = default_template();
+    let stream = properties(&template, "EventStream");
+
+    assert_eq!(stream["Name"], "pinpoint-attribution-test-shop-events");
+    assert_eq!(
+        stream["StreamModeDetails"],
+        json!({"StreamMode": "ON_DEMAND"})
+    );
+    assert_eq!(
+        stream["StreamEncryption"],
+        json!({"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"})
+    );
+    assert_eq!(stream["RetentionPeriodHours"], 24);
+}
+
+#[test]
+fn table_settings_match_contract() {
+    let template = default_template();
+    let table = properties(&template, "AttributionTable");
+
+    assert_eq!(
+        table["TableName"],
+        "pinpoint-attribution-test-shop-attribution"
+    );
+    assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(
+        table["KeySchema"],
+        json!([{"AttributeName": contract::KEY_ATTRIBUTE, "KeyType": "HASH"}])
+    );
+    assert_eq!(
+        table["AttributeDefinitions"],
+        json!([{"AttributeName": contract::KEY_ATTRIBUTE, "AttributeType": "S"}])
+    );
+    assert_eq!(
+        table["TimeToLiveSpecification"]["AttributeName"],
+        contract::TTL_ATTRIBUTE
+    );
+    assert_eq!(table["TimeToLiveSpecification"]["Enabled"], true);
+    assert_eq!(table["StreamSpecification"]["StreamViewType"], "OLD_IMAGE");
+    assert_eq!(
+        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    assert_eq!(table["SSESpecification"]["SSEEnabled"], true);
+}
+
+#[test]
+fn table_is_retained_only_in_protected_environments() {
+    let unprotected = default_template();
+    let protected = parse(&render_yaml(&environment_yaml("protected: true\n", "")).template);
+
+    assert_eq!(
+        unprotected["Resources"]["AttributionTable"]["DeletionPolicy"],
+        "Delete"
+    );
+    assert_eq!(
+        unprotected["Resources"]["AttributionTable"]["UpdateReplacePolicy"],
+        "Delete"
+    );
+    assert_eq!(
+        protected["Resources"]["AttributionTable"]["DeletionPolicy"],
+        "Retain"
+    );
+    assert_eq!(
+        protected["Resources"]["AttributionTable"]["UpdateReplacePolicy"],
+        "Retain"
+    );
+}
+
+#[test]
+fn failure_queue_is_encrypted_and_keeps_14_days() {
+    let template = default_template();
+    let queue = properties(&template, "FailureQueue");
+
+    assert_eq!(
+        queue["QueueName"],
+        "pinpoint-attribution-test-shop-failures"
+    );
+    assert_eq!(queue["SqsManagedSseEnabled"], true);
+    assert_eq!(queue["MessageRetentionPeriod"], 14 * 24 * 3600);
+}
+
+#[test]
+fn kinesis_mapping_reports_failures_bisects_and_bounds_retries() {
+    let stack = render_yaml(&environment_yaml(
+        "",
+        "batch_size: 250\nmaximum_retry_attempts: 3\n",
+    ));
+    let template = parse(&stack.template);
+    let mapping = properties(&template, "TaggingEventSourceMapping");
+
+    assert_eq!(
+        mapping["EventSourceArn"],
+        json!({"Fn::GetAtt": ["EventStream", "Arn"]})
+    );
+    assert_eq!(mapping["FunctionName"], json!({"Ref": "TaggingFunction"}));
+    assert_eq!(
+        mapping["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
+    assert_eq!(mapping["BisectBatchOnFunctionError"], true);
+    assert_eq!(mapping["MaximumRetryAttempts"], 3);
+    assert_eq!(mapping["BatchSize"], 250);
+    assert_eq!(
+        mapping["MaximumRecordAgeInSeconds"],
+        render::MAXIMUM_RECORD_AGE_SECONDS
+    );
+    assert_eq!(mapping["StartingPosition"], "TRIM_HORIZON");
+    assert_eq!(
+        mapping["DestinationConfig"]["OnFailure"]["Destination"],
+        json!({"Fn::GetAtt": ["FailureQueue", "Arn"]})
+    );
+}
+
+#[test]
+fn dynamodb_mapping_admits_only_ttl_deletions() {
+    let template = default_template();
+    let mapping = properties(&template, "ExpirationEventSourceMapping");
+
+    assert_eq!(
+        mapping["EventSourceArn"],
+        json!({"Fn::GetAtt": ["AttributionTable", "StreamArn"]})
+    );
+    let filters = mapping["FilterCriteria"]["Filters"]
+        .as_array()
+        .expect("filters");
+    assert_eq!(filters.len(), 1);
+    let pattern: Value =
+        serde_json::from_str(filters[0]["Pattern"].as_str().expect("pattern string"))
+            .expect("pattern is JSON");
+    assert_eq!(
+        pattern,
+        json!({
+            "eventName": ["REMOVE"],
+            "userIdentity": {"type": ["Service"], "principalId": ["dynamodb.amazonaws.com"]}
+        })
+    );
+    assert_eq!(
+        mapping["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
+    assert_eq!(mapping["BisectBatchOnFunctionError"], true);
+    assert_eq!(mapping["MaximumRetryAttempts"], 5);
+    assert_eq!(
+        mapping["DestinationConfig"]["OnFailure"]["Destination"],
+        json!({"Fn::GetAtt": ["FailureQueue", "Arn"]})
+    );
+}
+
+#[test]
+fn functions_use_settings_artifacts_and_contract_variables() {
+    let yaml = environment_yaml(
+        "",
+        "lookback_days: 21\ninteraction_events: [_email.click, _SMS.SUCCESS]\nusername_attribute: login\ncampaign_attribute: journey\ncampaign_value: journey_id\narchitecture: x86_64\nmemory_mb: 512\ntimeout_seconds: 120\n",
+    );
+    let environment = environment(&yaml);
+    let (_dir, artifacts) = artifacts();
+    let stack = render::render_application(&environment, &environment.applications[0], &artifacts)
+        .expect("render");
+    let template = parse(&stack.template);
+
+    for (logical_id, function, name) in [
+        (
+            "TaggingFunction",
+            pinpoint_attribution::artifacts::Function::Tagging,
+            "pinpoint-attribution-test-shop-tagging",
+        ),
+        (
+            "ExpirationFunction",
+            pinpoint_attribution::artifacts::Function::Expiration,
+            "pinpoint-attribution-test-shop-expiration",
+        ),
+    ] {
+        let properties = properties(&template, logical_id);
+        let artifact = artifacts
+            .get(
+                function,
+                pinpoint_attribution::artifacts::Architecture::X86_64,
+            )
+            .expect("artifact");
+
+        assert_eq!(properties["FunctionName"], name);
+        assert_eq!(properties["Runtime"], "provided.al2023");
+        assert_eq!(properties["Handler"], "bootstrap");
+        assert_eq!(properties["Architectures"], json!(["x86_64"]));
+        assert_eq!(properties["MemorySize"], 512);
+        assert_eq!(properties["Timeout"], 120);
+        assert_eq!(properties["Code"]["S3Key"], artifact.s3_key());
+        assert_eq!(
+            properties["Code"]["S3Bucket"],
+            json!({"Fn::Sub": "pinpoint-attribution-artifacts-${AWS::AccountId}-${AWS::Region}"})
+        );
+        assert_eq!(
+            properties["Environment"]["Variables"],
+            json!({
+                contract::env::TABLE_NAME: "pinpoint-attribution-test-shop-attribution",
+                contract::env::USER_POOL_ID: "eu-west-1_AbCdEf123",
+                contract::env::PINPOINT_APP_ID: "0123456789abcdef0123456789abcdef",
+                contract::env::LOOKBACK_DAYS: "21",
+                contract::env::INTERACTION_EVENTS: "_email.click,_SMS.SUCCESS",
+                contract::env::USERNAME_ATTRIBUTE: "login",
+                contract::env::CAMPAIGN_ATTRIBUTE: "journey",
+                contract::env::CAMPAIGN_VALUE: "journey_id",
+            })
+        );
+    }
+}
+
+#[test]
+fn explicit_bucket_replaces_the_default() {
+    let template =
+        parse(&render_yaml(&environment_yaml("artifacts_bucket: team-artifacts\n", "")).template);
+
+    assert_eq!(
+        properties(&template, "TaggingFunction")["Code"]["S3Bucket"],
+        "team-artifacts"
+    );
+    assert_eq!(
+        properties(&template, "ExpirationFunction")["Code"]["S3Bucket"],
+        "team-artifacts"
+    );
+}
+
+#[test]
+fn log_groups_have_retention_and_functions_log_there() {
+    let template = parse(&render_yaml(&environment_yaml("", "log_retention_days: 14\n")).template);
+    let names = PhysicalNames::for_stack("pinpoint-attribution-test-shop");
+
+    for (group, function, name) in [
+        (
+            "TaggingLogGroup",
+            "TaggingFunction",
+            &names.tagging_log_group,
+        ),
+        (
+            "ExpirationLogGroup",
+            "ExpirationFunction",
+            &names.expiration_log_group,
+        ),
+    ] {
+        assert_eq!(properties(&template, group)["LogGroupName"], name.as_str());
+        assert_eq!(properties(&template, group)["RetentionInDays"], 14);
+        assert_eq!(
+            properties(&template, function)["LoggingConfig"]["LogGroup"],
+            json!({"Ref": group})
+        );
+    }
+}
+
+#[test]
+fn no_iam_statement_uses_a_wildcard_action() {
+    let template = default_template();
+    let all = statements(&template);
+    assert!(
+        all.len() >= 10,
+        "expected the roles' statements, found {}",
+        all.len()
+    );
+
+    for (role, statement) in &all {
+        assert_eq!(statement["Effect"], "Allow", "{role}: {statement}");
+        for action in actions(statement) {
+            assert!(
+                !action.contains('*'),
+                "{role} allows wildcard action {action}"
+            );
+        }
+        let resource = statement["Resource"].to_string();
+        assert_ne!(
+            resource, "\"*\"",
+            "{role} grants {statement} on every resource"
+        );
+    }
+}
+
+#[test]
+fn tagging_role_grants_exactly_what_the_function_needs() {
+    let template = default_template();
+    let pool_arn = json!({"Fn::Sub": "arn:${AWS::Partition}:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/eu-west-1_AbCdEf123"});
+    let app_arn = "arn:${AWS::Partition}:mobiletargeting:${AWS::Region}:${AWS::AccountId}:apps/0123456789abcdef0123456789abcdef";
+
+    let table = statement(&template, "TaggingRole", "StoreAttributions");
+    assert_eq!(actions(&table), ["dynamodb:GetItem", "dynamodb:PutItem"]);
+    assert_eq!(
+        table["Resource"],
+        json!({"Fn::GetAtt": ["AttributionTable", "Arn"]})
+    );
+
+    let cognito = statement(&template, "TaggingRole", "SetCampaignAttribute");
+    assert_eq!(actions(&cognito), ["cognito-idp:AdminUpdateUserAttributes"]);
+    assert_eq!(cognito["Resource"], pool_arn);
+
+    let endpoints = statement(&template, "TaggingRole", "ReadEndpoints");
+    assert_eq!(actions(&endpoints), ["mobiletargeting:GetEndpoint"]);
+    assert_eq!(
+        endpoints["Resource"],
+        json!({"Fn::Sub": format!("{app_arn}/endpoints/*")})
+    );
+
+    let journeys = statement(&template, "TaggingRole", "ReadJourneys");
+    assert_eq!(actions(&journeys), ["mobiletargeting:GetJourney"]);
+    assert_eq!(
+        journeys["Resource"],
+        json!({"Fn::Sub": format!("{app_arn}/journeys/*")})
+    );
+
+    let stream = statement(&template, "TaggingRole", "ReadEventStream");
+    assert_eq!(
+        stream["Resource"],
+        json!({"Fn::GetAtt": ["EventStream", "Arn"]})
+    );
+    assert!(
+        actions(&stream)
+            .iter()
+            .all(|action| action.starts_with("kinesis:"))
+    );
+
+    let decrypt = statement(&template, "TaggingRole", "DecryptEventStream");
+    assert_eq!(actions(&decrypt), ["kms:Decrypt"]);
+    assert_eq!(
+        decrypt["Condition"]["StringEquals"]["kms:ViaService"],
+        json!({"Fn::Sub": "kinesis.${AWS::Region}.amazonaws.com"})
+    );
+
+    let queue = statement(&template, "TaggingRole", "ReportFailedRecords");
+    assert_eq!(actions(&queue), ["sqs:SendMessage"]);
+    assert_eq!(
+        queue["Resource"],
+        json!({"Fn::GetAtt": ["FailureQueue", "Arn"]})
+    );
+
+    let logs = statement(&template, "TaggingRole", "WriteLogs");
+    assert_eq!(
+        actions(&logs),
+        ["logs:CreateLogStream", "logs:PutLogEvents"]
+    );
+    assert!(
+        logs["Resource"]["Fn::Sub"]
+            .as_str()
+            .expect("log group ARN")
+            .contains("log-group:${TaggingLogGroup}:*")
+    );
+
+    assert_eq!(
+        statements(&template)
+            .iter()
+            .filter(|(role, _)| role == "TaggingRole")
+            .count(),
+        8
+    );
+}
+
+#[test]
+fn expiration_role_grants_exactly_what_the_function_needs() {
+    let template = default_template();
+
+    let stream = statement(&template, "ExpirationRole", "ReadTableStream");
+    assert_eq!(
+        actions(&stream),
+        [
+            "dynamodb:DescribeStream",
+            "dynamodb:GetRecords",
+            "dynamodb:GetShardIterator"
+        ]
+    );
+    assert_eq!(
+        stream["Resource"],
+        json!({"Fn::GetAtt": ["AttributionTable", "StreamArn"]})
+    );
+
+    let table = statement(&template, "ExpirationRole", "ReadAttributions");
+    assert_eq!(actions(&table), ["dynamodb:GetItem"]);
+
+    let cognito = statement(&template, "ExpirationRole", "ClearCampaignAttribute");
+    assert_eq!(actions(&cognito), ["cognito-idp:AdminUpdateUserAttributes"]);
+
+    let queue = statement(&template, "ExpirationRole", "ReportFailedRecords");
+    assert_eq!(actions(&queue), ["sqs:SendMessage"]);
+
+    let logs = statement(&template, "ExpirationRole", "WriteLogs");
+    assert!(
+        logs["Resource"]["Fn::Sub"]
+            .as_str()
+            .expect("log group ARN")
+            .contains("log-group:${ExpirationLogGroup}:*")
+    );
+
+    assert_eq!(
+        statements(&template)
+            .iter()
+            .filter(|(role, _)| role == "ExpirationRole")
+            .count(),
+        5
+    );
+}
+
+#[test]
+fn pinpoint_role_trusts_only_this_application() {
+    let template = default_template();
+    let role = properties(&template, "PinpointEventStreamRole");
+    let trust = &role["AssumeRolePolicyDocument"]["Statement"][0];
+
+    assert_eq!(
+        trust["Principal"],
+        json!({"Service": "pinpoint.amazonaws.com"})
+    );
+    assert_eq!(trust["Action"], "sts:AssumeRole");
+    assert_eq!(
+        trust["Condition"]["StringEquals"]["aws:SourceAccount"],
+        json!({"Ref": "AWS::AccountId"})
+    );
+    assert_eq!(
+        trust["Condition"]["StringEquals"]["aws:SourceArn"],
+        json!({"Fn::Sub": "arn:${AWS::Partition}:mobiletargeting:${AWS::Region}:${AWS::AccountId}:apps/0123456789abcdef0123456789abcdef"})
+    );
+
+    let put = statement(&template, "PinpointEventStreamRole", "PutEvents");
+    assert_eq!(
+        actions(&put),
+        ["kinesis:PutRecords", "kinesis:DescribeStream"]
+    );
+    assert_eq!(
+        put["Resource"],
+        json!({"Fn::GetAtt": ["EventStream", "Arn"]})
+    );
+
+    let kms = statement(&template, "PinpointEventStreamRole", "EncryptEvents");
+    assert_eq!(actions(&kms), ["kms:GenerateDataKey"]);
+    assert_eq!(
+        kms["Condition"]["StringEquals"]["kms:ViaService"],
+        json!({"Fn::Sub": "kinesis.${AWS::Region}.amazonaws.com"})
+    );
+}
+
+#[test]
+fn roles_need_only_capability_iam() {
+    let stack = render_yaml(&environment_yaml("", ""));
+    let template = parse(&stack.template);
+
+    for logical_id in ["PinpointEventStreamRole", "TaggingRole", "ExpirationRole"] {
+        assert!(
+            properties(&template, logical_id).get("RoleName").is_none(),
+            "{logical_id}"
+        );
+        assert!(
+            properties(&template, logical_id)
+                .get("ManagedPolicyArns")
+                .is_none(),
+            "{logical_id}"
+        );
+    }
+    assert_eq!(stack.capabilities, ["CAPABILITY_IAM"]);
+}
+
+#[test]
+fn outputs_have_the_names_the_deployer_reads() {
+    let template = default_template();
+    let outputs_map = template["Outputs"].as_object().expect("outputs");
+
+    let mut names: Vec<&str> = outputs_map.keys().map(String::as_str).collect();
+    names.sort();
+    let mut expected = vec![
+        outputs::STREAM_ARN,
+        outputs::PINPOINT_ROLE_ARN,
+        outputs::TABLE_NAME,
+        outputs::TAGGING_FUNCTION,
+        outputs::EXPIRATION_FUNCTION,
+        outputs::FAILURE_QUEUE_URL,
+    ];
+    expected.sort();
+    assert_eq!(names, expected);
+    assert_eq!(
+        outputs_map[outputs::TABLE_NAME]["Value"],
+        json!({"Ref": "AttributionTable"})
+    );
+    assert_eq!(
+        outputs_map[outputs::FAILURE_QUEUE_URL]["Value"],
+        json!({"Ref": "FailureQueue"})
+    );
+}
+
+#[test]
+fn stack_tags_add_the_managed_tags() {
+    let stack = render_yaml(&environment_yaml("tags:\n  cost-center: marketing\n", ""));
+
+    assert_eq!(stack.stack_name, "pinpoint-attribution-test-shop");
+    assert_eq!(stack.application, "shop");
+    assert!(stack.parameters.is_empty());
+    assert_eq!(stack.tags.len(), 3);
+    assert_eq!(stack.tags["cost-center"], "marketing");
+    assert_eq!(stack.tags[render::ENVIRONMENT_TAG], "test");
+    assert_eq!(stack.tags[render::APPLICATION_TAG], "shop");
+
+    let template = parse(&stack.template);
+    assert_eq!(
+        properties(&template, "EventStream")["Tags"],
+        json!([
+            {"Key": "cost-center", "Value": "marketing"},
+            {"Key": render::APPLICATION_TAG, "Value": "shop"},
+            {"Key": render::ENVIRONMENT_TAG, "Value": "test"},
+        ])
+    );
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    let yaml = environment_yaml("tags:\n  b: two\n  a: one\n", "");
+
+    let first = render_yaml(&yaml);
+    let second = render_yaml(&yaml);
+
+    assert_eq!(first.template.as_bytes(), second.template.as_bytes());
+    assert_eq!(first, second);
+}
+
+#[test]
+fn missing_artifact_is_an_error() {
+    let environment = environment(&environment_yaml("", ""));
+    let (dir, _) = artifacts();
+    let manifest = r#"{"artifacts": []}"#;
+    std::fs::write(dir.path().join("manifest.json"), manifest).expect("write manifest");
+    let empty = pinpoint_attribution::artifacts::ArtifactSet::load(dir.path()).expect("load");
+
+    let error = render::render_application(&environment, &environment.applications[0], &empty)
+        .expect_err("no artifacts");
+
+    assert!(
+        error
+            .to_string()
+            .contains("has no tagging artifact for arm64"),
+        "{error}"
+    );
+}
+
+#[test]
+fn write_rendered_writes_template_and_settings() {
+    let stack = render_yaml(&environment_yaml("tags:\n  team: growth\n", ""));
+    let dir = tempfile::tempdir().expect("temporary directory");
+
+    let written = render::write_rendered(&dir.path().join("out"), &stack).expect("write");
+
+    let template_path = dir
+        .path()
+        .join("out/pinpoint-attribution-test-shop.template.yaml");
+    let settings_path = dir.path().join("out/pinpoint-attribution-test-shop.json");
+    assert_eq!(written, [template_path.clone(), settings_path.clone()]);
+    assert_eq!(
+        std::fs::read_to_string(template_path).expect("template"),
+        stack.template
+    );
+    let settings: Value =
+        serde_json::from_str(&std::fs::read_to_string(settings_path).expect("settings"))
+            .expect("JSON");
+    assert_eq!(
+        settings,
+        json!({
+            "StackName": "pinpoint-attribution-test-shop",
+            "Parameters": [],
+            "Tags": [
+                {"Key": render::APPLICATION_TAG, "Value": "shop"},
+                {"Key": render::ENVIRONMENT_TAG, "Value": "test"},
+                {"Key": "team", "Value": "growth"},
+            ],
+            "Capabilities": ["CAPABILITY_IAM"],
+        })
+    );
+}
+
+#[test]
+fn default_bucket_name_matches_the_template_pattern() {
+    assert_eq!(
+        render::default_artifacts_bucket("123456789012", "eu-west-1"),
+        "pinpoint-attribution-artifacts-123456789012-eu-west-1"
+    );
+}
