@@ -237,9 +237,7 @@ fn package_x86_64_is_static_and_repeatable() {
     std::fs::write(&stale, b"old").unwrap();
     std::fs::write(&unrelated, b"kept").unwrap();
 
-    let second = package_or_skip(Architecture::X86_64, out.path())
-        .await
-        .unwrap();
+    let second = package_or_skip(Architecture::X86_64, out.path()).unwrap();
 
     assert_eq!(second.manifest, first.manifest);
     assert!(
