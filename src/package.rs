@@ -1,7 +1,7 @@
 //! `package`: static builds of the Lambda functions into deterministic zips.
 //!
 //! Each function is built with cargo for a musl target, so the binary runs on Lambda's
-//! `provided.al2023` runtime whatever the build machine's libc, and zipped as a single
+//! `provided.al2023` runtime whatever the build machine's libc. It is zipped as a single
 //! `bootstrap` entry whose bytes depend only on the binary: fixed timestamp, fixed
 //! permissions, fixed compression, no extra fields. The zip files are named after their
 //! SHA-256 and listed in `manifest.json`, which `apply` and `render` read.
@@ -43,18 +43,23 @@ const CARGO_HOME_MAPPED: &str = "/cargo";
 /// Path prefix that replaces the target directory (build-script output) inside the binaries.
 const TARGET_DIR_MAPPED: &str = "/target";
 
-/// What `package` builds and where it writes the zips.
+/// Settings of one `package` run: what it builds and where it writes the zips.
 #[derive(Debug, Clone)]
 pub struct PackageOptions {
-    /// Workspace root: the directory of the root `Cargo.toml` that holds `lambdas/`.
+    /// Workspace root: the directory of the root `Cargo.toml`, which contains `lambdas/`.
     pub workspace: PathBuf,
     /// Directory of the zips and `manifest.json`; created when missing.
     pub out_dir: PathBuf,
     /// Architectures to build; each one is a separate musl target.
     pub architectures: BTreeSet<Architecture>,
-    /// Cargo target directory; when `None`, `CARGO_TARGET_DIR` or `<workspace>/target`.
+    /// Cargo target directory; when `None`, [`LAMBDA_TARGET_DIR_ENV`], then
+    /// `CARGO_TARGET_DIR`, then `<workspace>/target`.
     pub target_dir: Option<PathBuf>,
 }
+
+/// Environment variable that sets the cargo target directory of the Lambda builds, to keep
+/// the release musl builds apart from the debug ones.
+pub const LAMBDA_TARGET_DIR_ENV: &str = "PINPOINT_ATTRIBUTION_LAMBDA_TARGET_DIR";
 
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
@@ -201,11 +206,13 @@ struct Toolchain {
 }
 
 fn resolve_target_dir(options: &PackageOptions) -> Result<PathBuf, PackageError> {
-    let target_dir = match (&options.target_dir, std::env::var_os("CARGO_TARGET_DIR")) {
-        (Some(dir), _) => dir.clone(),
-        (None, Some(dir)) => PathBuf::from(dir),
-        (None, None) => options.workspace.join("target"),
-    };
+    let from_env = |name| std::env::var_os(name).filter(|dir: &OsString| !dir.is_empty());
+    let target_dir = options
+        .target_dir
+        .clone()
+        .or_else(|| from_env(LAMBDA_TARGET_DIR_ENV).map(PathBuf::from))
+        .or_else(|| from_env("CARGO_TARGET_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| options.workspace.join("target"));
     let target_dir = if target_dir.is_absolute() {
         target_dir
     } else {
@@ -355,8 +362,8 @@ fn run_cargo_build(
         })?;
     command.stdin(Stdio::null()).stdout(Stdio::from(stderr));
 
-    let shown = format!("{command:?}");
-    tracing::info!(command = %shown, "building Lambda functions");
+    let command_line = format!("{command:?}");
+    tracing::info!(command = %command_line, "building Lambda functions");
     let started = Instant::now();
     let status = command.status().map_err(|source| PackageError::Spawn {
         program: cargo.to_string_lossy().into_owned(),
@@ -369,7 +376,7 @@ fn run_cargo_build(
 
     if !status.success() {
         return Err(PackageError::BuildFailed {
-            command: shown,
+            command: command_line,
             status,
         });
     }

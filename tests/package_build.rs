@@ -3,8 +3,8 @@
 //! These tests take minutes on a cold target directory. They run when the Rust target and C
 //! compiler they need are installed, and are skipped with a printed reason otherwise, unless
 //! `PINPOINT_ATTRIBUTION_PACKAGE_TESTS=required` (set by `scripts/test`) makes a missing tool a
-//! failure. `PINPOINT_ATTRIBUTION_LAMBDA_TARGET_DIR` chooses the cargo target directory of the
-//! musl builds (default: cargo's own), so that they reuse the build of `scripts/test`.
+//! failure. They build in the target directory that `package` picks, so they reuse the build
+//! that `scripts/test` made.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Cursor, Read};
@@ -38,7 +38,7 @@ fn package_or_skip(architecture: Architecture, out_dir: &Path) -> Option<Artifac
         workspace: workspace(),
         out_dir: out_dir.to_path_buf(),
         architectures: BTreeSet::from([architecture]),
-        target_dir: std::env::var_os("PINPOINT_ATTRIBUTION_LAMBDA_TARGET_DIR").map(PathBuf::from),
+        target_dir: None,
     };
 
     let started = Instant::now();
@@ -115,8 +115,10 @@ fn assert_no_build_paths(binary: &[u8]) {
     if let Some(cargo_home) = std::env::var_os("CARGO_HOME") {
         paths.push(PathBuf::from(cargo_home));
     }
-    if let Some(target_dir) = std::env::var_os("PINPOINT_ATTRIBUTION_LAMBDA_TARGET_DIR") {
-        paths.push(PathBuf::from(target_dir));
+    for name in [package::LAMBDA_TARGET_DIR_ENV, "CARGO_TARGET_DIR"] {
+        if let Some(target_dir) = std::env::var_os(name).filter(|dir| !dir.is_empty()) {
+            paths.push(PathBuf::from(target_dir));
+        }
     }
 
     for path in paths {
