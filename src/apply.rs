@@ -24,11 +24,11 @@ use crate::wiring::{self, AttributeState, WiringError};
 pub struct ApplyOptions {
     /// Applications applied at the same time.
     pub concurrency: usize,
-    /// Longest wait for one stack operation.
+    /// Maximum wait for one stack operation.
     pub timeout: Duration,
 }
 
-/// What happened to one application's stack.
+/// Outcome of one application's stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
@@ -115,7 +115,7 @@ pub fn needed_artifacts<'a>(
     Ok(needed)
 }
 
-/// Applies every selected application; one failing application does not stop the others.
+/// Applies every selected application. One failing application does not stop the others.
 pub async fn apply(
     session: &Session,
     artifacts: &ArtifactSet,
@@ -507,7 +507,8 @@ async fn wait_settled(
     }
 }
 
-/// A unique change set name; the deployer always refers to change sets by the returned ARN.
+/// Returns a unique change set name. The deployer refers to change sets by the ARN that
+/// CreateChangeSet returns, never by this name.
 fn change_set_name() -> String {
     let millis = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -516,7 +517,7 @@ fn change_set_name() -> String {
     format!("pinpoint-attribution-{millis}")
 }
 
-/// One line per resource action, with replacements flagged.
+/// Formats one line per resource action, with replacements flagged.
 pub fn describe_change(change: &ResourceChange) -> String {
     let mut line = format!(
         "{:<8} {:<40} {}",

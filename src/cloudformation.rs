@@ -28,7 +28,7 @@ pub struct DeployedStack {
     pub outputs: BTreeMap<String, String>,
 }
 
-/// What an apply may do with a stack in a given state.
+/// Class of a stack status, which decides what apply does with the stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StackState {
     /// No stack of that name.
@@ -36,11 +36,11 @@ pub enum StackState {
     /// Settled after a successful create or update (or a rolled-back update): update normally.
     Stable,
     /// Created by a change set that was never executed, or a first create that rolled back:
-    /// the stack holds no resources and can be deleted and created again.
+    /// the stack has no resources and can be deleted and created again.
     Empty,
     /// An operation is running: wait, then look again.
     InProgress,
-    /// Needs a person: the reason says what to run.
+    /// Needs a person: the reason names the command to run.
     Stuck(String),
 }
 
@@ -85,7 +85,7 @@ pub struct ResourceChange {
 }
 
 impl ResourceChange {
-    /// Whether the change destroys the existing resource (a replacement or a removal).
+    /// Returns whether the change destroys the existing resource (a replacement or a removal).
     pub fn destroys_resource(&self) -> bool {
         self.action == "Remove"
             || matches!(
@@ -146,12 +146,12 @@ pub enum StackError {
     TemplateTooLarge { stack: String, size: usize },
 }
 
-/// Whether an error is CloudFormation's answer for a stack that does not exist.
+/// Returns whether an error is CloudFormation's response for a stack that does not exist.
 fn is_missing_stack(code: Option<&str>, message: Option<&str>) -> bool {
     code == Some("ValidationError") && message.is_some_and(|text| text.contains("does not exist"))
 }
 
-/// Whether a change set failure or CreateChangeSet error means "nothing to change".
+/// Returns whether a change set failure or CreateChangeSet error means "nothing to change".
 ///
 /// CloudFormation reports this as a FAILED change set with "The submitted information didn't
 /// contain changes"; some implementations reject CreateChangeSet with "No updates are to be
@@ -487,7 +487,7 @@ impl EventWatcher {
         Ok(())
     }
 
-    /// The first resource that failed in this operation, with its reason.
+    /// Returns the first resource that failed in this operation, with its reason.
     ///
     /// Later failures are usually the cascade of cancellations and rollbacks it caused.
     pub fn first_failure(&self) -> Option<String> {

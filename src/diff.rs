@@ -36,9 +36,9 @@ pub struct ApplicationPlan {
     pub resource_changes: Vec<ResourceChange>,
     pub cognito_attribute: ItemAction,
     pub event_stream: ItemAction,
-    /// Where the application's events go now; `null` when it has no event stream.
+    /// Current destination of the application's events; `null` when it has no event stream.
     pub event_stream_destination: Option<String>,
-    /// Why apply cannot proceed for this application, when it cannot.
+    /// Reason apply cannot proceed for this application; `null` when it can.
     pub blocked: Option<String>,
     /// An error that stopped the inspection of this application.
     pub error: Option<String>,

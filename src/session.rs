@@ -129,7 +129,7 @@ impl Session {
         })
     }
 
-    /// Bucket that holds the Lambda zips.
+    /// Returns the bucket that stores the Lambda zips.
     pub fn artifacts_bucket(&self) -> String {
         match &self.environment.artifacts_bucket {
             Some(bucket) => bucket.clone(),
