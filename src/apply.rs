@@ -108,6 +108,7 @@ pub fn needed_artifacts<'a>(
         for function in Function::ALL {
             let artifact = artifacts.get(function, application.settings.architecture)?;
             if !needed.contains(&artifact) {
+                artifacts.verify(artifact)?;
                 needed.push(artifact);
             }
         }
@@ -271,6 +272,14 @@ impl Run<'_> {
             };
             match deployed.state() {
                 StackState::Missing => return self.create_stack().await,
+                _ if let Some(reason) = plan::foreign_stack_reason(
+                    deployed,
+                    &self.session.environment.name,
+                    &self.application.name,
+                ) =>
+                {
+                    return Err(ApplyError::Blocked(reason));
+                }
                 StackState::Stable => break,
                 StackState::Stuck(reason) => return Err(ApplyError::Blocked(reason)),
                 StackState::InProgress => {

@@ -127,6 +127,14 @@ pub enum ArtifactError {
         source: serde_json::Error,
     },
     #[error(
+        "{path} does not match manifest.json (SHA-256 {actual}, manifest says {expected}); run `pinpoint-attribution package` again"
+    )]
+    Mismatch {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+    #[error(
         "{dir} has no {function} artifact for {architecture}: run `pinpoint-attribution package --env FILE` for this environment"
     )]
     MissingArtifact {
@@ -173,6 +181,27 @@ impl ArtifactSet {
                 function,
                 architecture,
             })
+    }
+
+    /// Checks that an artifact's zip on disk has the size and SHA-256 the manifest records,
+    /// so a stale or edited zip is never stored under another content's key.
+    pub fn verify(&self, artifact: &Artifact) -> Result<(), ArtifactError> {
+        use sha2::Digest as _;
+
+        let path = self.path_of(artifact);
+        let bytes = std::fs::read(&path).map_err(|source| ArtifactError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let actual = hex::encode(sha2::Sha256::digest(&bytes));
+        if actual != artifact.sha256 || bytes.len() as u64 != artifact.size {
+            return Err(ArtifactError::Mismatch {
+                path,
+                expected: artifact.sha256.clone(),
+                actual,
+            });
+        }
+        Ok(())
     }
 
     /// Path of an artifact's zip on disk.

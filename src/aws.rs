@@ -30,7 +30,14 @@ pub async fn load_sdk_config(options: &AwsOptions) -> SdkConfig {
     let mut loader =
         aws_config::defaults(BehaviorVersion::latest()).region(Region::new(options.region.clone()));
     if let Some(profile) = &options.profile {
-        loader = loader.profile_name(profile);
+        // The default chain reads environment credentials before the profile, so a named
+        // profile gets its own provider: `--profile` must win over AWS_ACCESS_KEY_ID.
+        let credentials = aws_config::profile::ProfileFileCredentialsProvider::builder()
+            .profile_name(profile)
+            .build();
+        loader = loader
+            .profile_name(profile)
+            .credentials_provider(credentials);
     }
     if let Some(url) = &options.endpoint_url {
         loader = loader.endpoint_url(url);

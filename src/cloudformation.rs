@@ -140,6 +140,8 @@ pub enum StackError {
         seconds: u64,
         status: String,
     },
+    #[error("{0}")]
+    Foreign(String),
     #[error(
         "the template of stack {stack} is {size} bytes, over CloudFormation's inline limit of {MAX_TEMPLATE_BODY_BYTES}; shorten the environment's tag values or names"
     )]

@@ -28,6 +28,8 @@ pub struct DestroyOutcome {
     pub action: DestroyAction,
     /// `delete` when the event stream pointed at this application's stream, else `unchanged`.
     pub event_stream: ItemAction,
+    /// Resources that CloudFormation keeps because the deployed template retains them.
+    pub retained_resources: Vec<String>,
     pub error: Option<String>,
 }
 
@@ -77,13 +79,21 @@ pub async fn destroy(
         .collect()
         .await;
 
-    let retained = session
+    let attributes: std::collections::BTreeSet<(&str, &str)> = session
         .applications
         .iter()
         .map(|application| {
+            (
+                application.settings.campaign_attribute.as_str(),
+                application.user_pool_id.as_str(),
+            )
+        })
+        .collect();
+    let retained = attributes
+        .into_iter()
+        .map(|(attribute, pool)| {
             format!(
-                "custom:{} stays in user pool {}: Cognito cannot remove custom attributes",
-                application.settings.campaign_attribute, application.user_pool_id
+                "custom:{attribute} stays in user pool {pool} if it was added: Cognito cannot remove custom attributes"
             )
         })
         .chain(std::iter::once(format!(
@@ -111,6 +121,7 @@ async fn destroy_application(
         stack: stack_name.clone(),
         action: DestroyAction::Absent,
         event_stream: ItemAction::Unchanged,
+        retained_resources: Vec::new(),
         error: None,
     };
     if let Err(error) = destroy_steps(
@@ -140,6 +151,12 @@ async fn destroy_steps(
 ) -> Result<(), StackError> {
     let client = &session.clients.cloudformation;
     let stack = cloudformation::describe_stack(client, stack_name).await?;
+    if let Some(stack) = &stack
+        && let Some(reason) =
+            plan::foreign_stack_reason(stack, &session.environment.name, &application.name)
+    {
+        return Err(StackError::Foreign(reason));
+    }
 
     let ours = stack
         .as_ref()
@@ -164,6 +181,14 @@ async fn destroy_steps(
         progress.line(format!("stack {stack_name} does not exist"));
         return Ok(());
     };
+    // A stack deployed while the environment was protected keeps its data resources; say so,
+    // because the next apply cannot create them again under the same names.
+    let template = cloudformation::get_template(client, &stack.id).await?;
+    outcome.retained_resources = retained_resources(&template, &stack.outputs);
+    for resource in &outcome.retained_resources {
+        progress.line(format!("keeps {resource}: the deployed template retains it; delete it yourself before the next apply if it must go"));
+    }
+
     let mut watcher = EventWatcher::new(client, &stack.id).await?;
     cloudformation::delete_stack(client, &stack.id).await?;
     cloudformation::wait_for_stack(client, &mut watcher, "DELETE_COMPLETE", timeout, progress)
@@ -171,4 +196,52 @@ async fn destroy_steps(
     progress.line(format!("deleted stack {stack_name}"));
     outcome.action = DestroyAction::Destroyed;
     Ok(())
+}
+
+/// Lists the resources whose `DeletionPolicy` is `Retain` in a deployed template, with the
+/// table's name when the outputs have it.
+fn retained_resources(
+    template: &str,
+    outputs: &std::collections::BTreeMap<String, String>,
+) -> Vec<String> {
+    let Ok(document) = serde_saphyr::from_str::<serde_json::Value>(template) else {
+        return Vec::new();
+    };
+    let Some(resources) = document
+        .get("Resources")
+        .and_then(|value| value.as_object())
+    else {
+        return Vec::new();
+    };
+    resources
+        .iter()
+        .filter(|(_, resource)| {
+            resource.get("DeletionPolicy").and_then(|v| v.as_str()) == Some("Retain")
+        })
+        .map(|(logical_id, resource)| {
+            let kind = resource.get("Type").and_then(|v| v.as_str()).unwrap_or("?");
+            match (kind, outputs.get(crate::render::outputs::TABLE_NAME)) {
+                ("AWS::DynamoDB::Table", Some(table)) => format!("{logical_id} ({kind} {table})"),
+                _ => format!("{logical_id} ({kind})"),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retained_resources_lists_retain_policies() {
+        let template = "Resources:\n  AttributionTable:\n    Type: AWS::DynamoDB::Table\n    DeletionPolicy: Retain\n  Queue:\n    Type: AWS::SQS::Queue\n    DeletionPolicy: Delete\n";
+        let outputs = [("TableName".to_owned(), "t1".to_owned())]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            retained_resources(template, &outputs),
+            ["AttributionTable (AWS::DynamoDB::Table t1)"]
+        );
+        assert!(retained_resources("Resources: {}\n", &outputs).is_empty());
+    }
 }

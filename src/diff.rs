@@ -67,6 +67,11 @@ impl DiffReport {
     pub fn any_error(&self) -> bool {
         self.applications.iter().any(|app| app.error.is_some())
     }
+
+    /// Returns whether apply would stop for at least one application.
+    pub fn any_blocked(&self) -> bool {
+        self.applications.iter().any(|app| app.blocked.is_some())
+    }
 }
 
 /// Computes the plan of every selected application.
@@ -106,6 +111,9 @@ async fn plan_artifacts(
     let bucket = session.artifacts_bucket();
     let needed = needed_artifacts(session, artifacts)?;
     if !upload::bucket_exists(&session.clients, &bucket).await? {
+        if session.environment.artifacts_bucket.is_some() {
+            return Err(upload::UploadError::BucketMissing { bucket }.into());
+        }
         return Ok(ArtifactsPlan {
             bucket,
             bucket_action: ItemAction::Create,
@@ -182,6 +190,13 @@ async fn fill_plan(
         plan.resource_changes = plan::resources_to_add(&rendered.template);
         return Ok(());
     };
+    if let Some(reason) =
+        plan::foreign_stack_reason(deployed, &session.environment.name, &application.name)
+    {
+        plan.stack_action = ItemAction::Blocked;
+        plan.blocked = Some(reason);
+        return Ok(());
+    }
     match deployed.state() {
         StackState::Stable => {}
         StackState::Missing => {

@@ -1,4 +1,4 @@
-use clap::Parser;
+use clap::Parser as _;
 use tracing_subscriber::EnvFilter;
 
 use pinpoint_attribution::cli::Cli;
@@ -6,7 +6,15 @@ use pinpoint_attribution::run;
 
 #[tokio::main]
 async fn main() {
-    let cli = Cli::parse();
+    // clap exits with 2 on a usage error, which `diff --exit-code` uses for "changes", so
+    // usage errors exit with 1 like every other error.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            std::process::exit(if error.use_stderr() { 1 } else { 0 });
+        }
+    };
     init_logging(cli.verbose);
     let code = run::run(cli).await;
     std::process::exit(code);

@@ -1,6 +1,7 @@
 //! Printing of command results: text for people, JSON for programs, always on stdout.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 
 use serde::Serialize;
 
@@ -13,14 +14,25 @@ use crate::plan::ItemAction;
 use crate::status::StatusReport;
 
 /// Prints `report` as JSON, or as the text that `text` builds.
+///
+/// A closed stdout (`| head`, `| grep -q`) is not an error: the command's work is done and
+/// its exit code still tells the outcome.
 pub fn print<T: Serialize>(format: OutputFormat, report: &T, text: impl FnOnce(&T) -> String) {
-    match format {
+    let document = match format {
         OutputFormat::Json => {
             let json = serde_json::to_string_pretty(report).expect("reports serialize to JSON");
-            println!("{json}");
+            format!("{json}\n")
         }
-        OutputFormat::Text => print!("{}", text(report)),
-    }
+        OutputFormat::Text => text(report),
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(document.as_bytes())
+        .and_then(|()| stdout.flush());
+}
+
+fn value_or_none(value: &Option<String>) -> &str {
+    value.as_deref().unwrap_or("(none)")
 }
 
 fn action_name(action: ItemAction) -> &'static str {
@@ -92,15 +104,19 @@ pub fn diff_text(report: &DiffReport, colour: bool) -> String {
         for change in &app.parameters {
             let _ = writeln!(
                 text,
-                "  parameter {}: {:?} -> {:?}",
-                change.key, change.deployed, change.rendered
+                "  parameter {}: {} -> {}",
+                change.key,
+                value_or_none(&change.deployed),
+                value_or_none(&change.rendered)
             );
         }
         for change in &app.tags {
             let _ = writeln!(
                 text,
-                "  tag {}: {:?} -> {:?}",
-                change.key, change.deployed, change.rendered
+                "  tag {}: {} -> {}",
+                change.key,
+                value_or_none(&change.deployed),
+                value_or_none(&change.rendered)
             );
         }
         for change in &app.resource_changes {
@@ -127,7 +143,9 @@ pub fn diff_text(report: &DiffReport, colour: bool) -> String {
     let _ = writeln!(
         text,
         "\n{}",
-        if report.changes {
+        if report.any_blocked() {
+            "apply would stop: see the blocked applications above"
+        } else if report.changes {
             "apply would make changes"
         } else {
             "no changes"
@@ -170,6 +188,13 @@ pub fn destroy_text(report: &DestroyReport) -> String {
             app.stack,
             action_name(app.event_stream)
         );
+        for resource in &app.retained_resources {
+            let _ = writeln!(
+                text,
+                "{:<16} kept: {resource} (retained by the deployed template)",
+                ""
+            );
+        }
         if let Some(error) = &app.error {
             let _ = writeln!(text, "{:<16} error: {error}", "");
         }
@@ -208,6 +233,9 @@ pub fn status_text(report: &StatusReport) -> String {
                 ""
             }
         );
+        for (key, value) in &app.outputs {
+            let _ = writeln!(text, "{:<16} {key}: {value}", "");
+        }
         if let Some(error) = &app.error {
             let _ = writeln!(text, "{:<16} error: {error}", "");
         }

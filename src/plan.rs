@@ -112,16 +112,60 @@ impl StackDifferences {
     }
 }
 
+/// Returns why an existing stack does not belong to this environment and application, or
+/// `None` when its managed tags name them.
+///
+/// Stack names join prefix, environment and application with hyphens, so two environment
+/// files can name the same stack (`eu-prod` + `shop` and `eu` + `prod-shop`). The managed
+/// tags tell them apart, and nothing updates or deletes a stack whose tags name another owner.
+pub fn foreign_stack_reason(
+    deployed: &DeployedStack,
+    environment: &str,
+    application: &str,
+) -> Option<String> {
+    let owner_environment = deployed.tags.get(crate::render::ENVIRONMENT_TAG);
+    let owner_application = deployed.tags.get(crate::render::APPLICATION_TAG);
+    if owner_environment.map(String::as_str) == Some(environment)
+        && owner_application.map(String::as_str) == Some(application)
+    {
+        return None;
+    }
+    let owner = match (owner_environment, owner_application) {
+        (Some(env), Some(app)) => format!("environment {env}, application {app}"),
+        _ => "no pinpoint-attribution environment (its tags do not name one)".to_owned(),
+    };
+    Some(format!(
+        "stack {} belongs to {owner}, not to environment {environment}, application {application}; rename the environment or the application so the stack names differ",
+        deployed.name
+    ))
+}
+
 /// Compares a settled stack with the rendered stack.
+///
+/// Templates are compared as parsed documents, so a difference only in comments or layout
+/// (a hand edit, or a deployer release that rewords a comment) is no change.
 pub fn compare(
     deployed: &DeployedStack,
     template: &str,
     rendered: &RenderedStack,
 ) -> StackDifferences {
     StackDifferences {
-        template_changed: template != rendered.template,
+        template_changed: !same_template(template, &rendered.template),
         parameters: compare_maps(&deployed.parameters, &rendered.parameters),
         tags: compare_maps(&deployed.tags, &rendered.tags),
+    }
+}
+
+/// Returns whether two templates are the same document; text that does not parse as YAML is
+/// compared as text.
+fn same_template(deployed: &str, rendered: &str) -> bool {
+    if deployed == rendered {
+        return true;
+    }
+    let parse = |text: &str| serde_saphyr::from_str::<serde_json::Value>(text).ok();
+    match (parse(deployed), parse(rendered)) {
+        (Some(deployed), Some(rendered)) => deployed == rendered,
+        _ => false,
     }
 }
 
@@ -249,6 +293,16 @@ mod tests {
         assert!(ids.contains(&("Table", "AWS::DynamoDB::Table")));
         assert!(ids.contains(&("Stream", "AWS::Kinesis::Stream")));
         assert!(changes.iter().all(|c| c.action == "Add"));
+    }
+
+    #[test]
+    fn same_template_ignores_comments_and_layout() {
+        assert!(same_template(
+            "a: 1\nb: [x, y]\n",
+            "# note\na: 1\nb:\n  - x\n  - y\n"
+        ));
+        assert!(!same_template("a: 1\n", "a: 2\n"));
+        assert!(!same_template("a: [\n", "a: 1\n"));
     }
 
     #[test]

@@ -33,10 +33,19 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Runs the parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> i32 {
+    let format = cli.output;
     match dispatch(cli).await {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error}");
+            // A pipeline that parses stdout gets a document that says what failed.
+            if format == OutputFormat::Json {
+                output::print(
+                    format,
+                    &serde_json::json!({ "error": error.to_string() }),
+                    |_| String::new(),
+                );
+            }
             EXIT_ERROR
         }
     }
@@ -92,6 +101,7 @@ async fn open_session(cli: &Cli) -> Result<Session, BoxError> {
 
 fn render_command(cli: &Cli, out: &Path, artifacts: &Path) -> Result<i32, BoxError> {
     let environment = load_environment(cli)?;
+    crate::session::resolve_region(&environment, cli.region.as_deref())?;
     let applications = crate::session::select_applications(&environment, &cli.apps)?;
     let artifacts = ArtifactSet::load(artifacts)?;
 
@@ -164,7 +174,7 @@ async fn diff_command(cli: &Cli, artifacts: &Path, exit_code: bool) -> Result<i3
         output::diff_text(report, colour)
     });
 
-    if report.any_error() {
+    if report.any_error() || report.any_blocked() {
         return Ok(EXIT_ERROR);
     }
     Ok(if exit_code && report.changes {

@@ -498,7 +498,7 @@ async fn wrong_account_is_refused_before_any_change() {
 }
 
 #[tokio::test]
-async fn empty_change_set_is_deleted_and_unchanged() {
+async fn comment_only_difference_is_unchanged() {
     let emulator = Emulator::start();
     let config = emulator.sdk_config();
     let dir = tempfile::tempdir().expect("temp dir");
@@ -512,7 +512,8 @@ async fn empty_change_set_is_deleted_and_unchanged() {
     assert_eq!(exit_code(&first), 0, "{}", stderr(&first));
 
     // Someone redeploys the same template with a comment added: the text differs, the
-    // resources do not, and CloudFormation answers with an empty change set.
+    // document does not. (An empty change set, CloudFormation's answer if one were created,
+    // is covered by the contract tests.)
     let stack = stack_name("nochange", "shop");
     let cloudformation = aws_sdk_cloudformation::Client::new(&config);
     let template = cloudformation
@@ -532,6 +533,7 @@ async fn empty_change_set_is_deleted_and_unchanged() {
         .send()
         .await
         .expect("UpdateStack");
+    emulator.start_recording();
 
     let output = deployer(
         &emulator,
@@ -553,22 +555,88 @@ async fn empty_change_set_is_deleted_and_unchanged() {
         "{:?}",
         report.applications[0].error
     );
-    assert!(report.applications[0].change_set_created);
-    let listed = cloudformation
-        .list_change_sets()
-        .stack_name(&stack)
-        .send()
-        .await
-        .expect("ListChangeSets");
-    let leftovers: Vec<_> = listed
-        .summaries()
-        .iter()
-        .filter(|summary| summary.status().map(|s| s.as_str()) == Some("FAILED"))
+    assert!(!report.applications[0].change_set_created);
+    let mutating: Vec<_> = emulator
+        .recorded_calls()
+        .into_iter()
+        .filter(|call| call.is_mutating())
         .collect();
-    assert!(
-        leftovers.is_empty(),
-        "the empty change set must be deleted: {leftovers:#?}"
+    assert!(mutating.is_empty(), "{mutating:#?}");
+    let diff = deployer(
+        &emulator,
+        &[
+            "--env",
+            &env_file,
+            "diff",
+            "--exit-code",
+            "--artifacts",
+            &artifacts,
+        ],
     );
+    assert_eq!(exit_code(&diff), 0, "{}\n{}", stdout(&diff), stderr(&diff));
+}
+
+#[tokio::test]
+async fn colliding_stack_names_are_refused() {
+    let emulator = Emulator::start();
+    let config = emulator.sdk_config();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let artifacts = path_arg(&support::artifacts_dir());
+    // `eu-prod` + `shop` and `eu` + `prod-shop` both name the stack
+    // pinpoint-attribution-eu-prod-shop.
+    let owner = seed_application(&config, "shop", 7).await;
+    let mut intruder = seed_application(&config, "intruder", 7).await;
+    intruder.name = "prod-shop".to_owned();
+    let owner_dir = dir.path().join("owner");
+    let intruder_dir = dir.path().join("intruder");
+    std::fs::create_dir_all(&owner_dir).expect("dir");
+    std::fs::create_dir_all(&intruder_dir).expect("dir");
+    let owner_file = path_arg(&write_environment(&owner_dir, "eu-prod", &[owner], ""));
+    let intruder_file = path_arg(&write_environment(&intruder_dir, "eu", &[intruder], ""));
+    let created = deployer(
+        &emulator,
+        &["--env", &owner_file, "apply", "--artifacts", &artifacts],
+    );
+    assert_eq!(exit_code(&created), 0, "{}", stderr(&created));
+
+    let apply = deployer(
+        &emulator,
+        &["--env", &intruder_file, "apply", "--artifacts", &artifacts],
+    );
+    let diff = deployer(
+        &emulator,
+        &[
+            "--env",
+            &intruder_file,
+            "diff",
+            "--exit-code",
+            "--artifacts",
+            &artifacts,
+        ],
+    );
+    let destroy = deployer(&emulator, &["--env", &intruder_file, "destroy", "--yes"]);
+
+    assert_eq!(exit_code(&apply), 1, "{}", stderr(&apply));
+    assert!(
+        stdout(&apply).contains("belongs to environment eu-prod, application shop"),
+        "{}",
+        stdout(&apply)
+    );
+    assert_eq!(
+        exit_code(&diff),
+        1,
+        "a blocked plan is an error for diff:\n{}",
+        stdout(&diff)
+    );
+    assert_eq!(exit_code(&destroy), 1, "{}", stdout(&destroy));
+    let outputs = stack_outputs(&config, "pinpoint-attribution-eu-prod-shop").await;
+    assert!(outputs.is_some(), "the owner's stack must survive");
+    let status = deployer(
+        &emulator,
+        &["--env", &owner_file, "--output", "json", "status"],
+    );
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status JSON");
+    assert_eq!(status["applications"][0]["stack_status"], "CREATE_COMPLETE");
 }
 
 #[tokio::test]
