@@ -91,7 +91,7 @@ pub enum PackageError {
         program: String,
         source: std::io::Error,
     },
-    #[error("`{command}` failed ({status}); cargo's output above names the error")]
+    #[error("`{command}` failed ({status}); its output above names the error")]
     BuildFailed { command: String, status: ExitStatus },
     #[error("failed to read {path}: {source}")]
     Read {
@@ -311,6 +311,12 @@ fn rustc_sysroot(workspace: &Path) -> Result<PathBuf, PackageError> {
             program: rustc.to_string_lossy().into_owned(),
             source,
         })?;
+    if !output.status.success() {
+        return Err(PackageError::BuildFailed {
+            command: format!("{} --print sysroot", rustc.to_string_lossy()),
+            status: output.status,
+        });
+    }
     Ok(PathBuf::from(
         String::from_utf8_lossy(&output.stdout).trim(),
     ))
