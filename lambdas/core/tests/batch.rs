@@ -50,11 +50,11 @@ const UPDATED: Outcome = Outcome::Attributed {
 };
 
 #[test]
-fn f1_attributes_only_journey_interactions() {
+fn mixed_batch_attributes_interactions() {
     let table = MemoryTable::default();
     let pool = MemoryPool::with_letters("abcdefgh");
 
-    let report = run(&f1_records(), &table, &pool);
+    let report = run(&mixed_batch_records(), &table, &pool);
 
     assert_eq!(
         outcomes(&report),
@@ -77,11 +77,11 @@ fn f1_attributes_only_journey_interactions() {
 }
 
 #[test]
-fn f1_stores_one_item_and_update_per_user() {
+fn mixed_batch_stores_one_item_per_user() {
     let table = MemoryTable::default();
     let pool = MemoryPool::with_letters("abcdefgh");
 
-    run(&f1_records(), &table, &pool);
+    run(&mixed_batch_records(), &table, &pool);
 
     let stored: Vec<String> = table
         .settled_state()
@@ -104,9 +104,9 @@ fn f1_stores_one_item_and_update_per_user() {
 }
 
 #[test]
-fn f1_reports_unknown_version_once() {
+fn unknown_version_reported_once() {
     let report = run(
-        &f1_records(),
+        &mixed_batch_records(),
         &MemoryTable::default(),
         &MemoryPool::with_letters("abcdefgh"),
     );
@@ -116,10 +116,14 @@ fn f1_reports_unknown_version_once() {
 }
 
 #[test]
-fn f1_item_holds_arrival_time_and_ttl() {
+fn item_has_arrival_time_and_ttl() {
     let table = MemoryTable::default();
 
-    run(&f1_records(), &table, &MemoryPool::with_letters("abcdefgh"));
+    run(
+        &mixed_batch_records(),
+        &table,
+        &MemoryPool::with_letters("abcdefgh"),
+    );
 
     let stored = table.attribution("user-a").unwrap();
     assert_eq!(stored.journey_id, JOURNEY_SPRING);
@@ -133,7 +137,7 @@ fn f1_item_holds_arrival_time_and_ttl() {
 }
 
 #[test]
-fn f5_ttl_is_seconds_after_lookback() {
+fn ttl_is_seconds_after_lookback() {
     let table = MemoryTable::default();
     let records = [record(
         "1",
@@ -278,7 +282,7 @@ fn opens(users: &str, journey: &str, at_ms: i64) -> Vec<Vec<u8>> {
 }
 
 #[test]
-fn f4_retry_resumes_without_extra_updates() {
+fn retry_resumes_without_extra_updates() {
     let table = MemoryTable::default();
     let pool = MemoryPool::with_letters("abcde");
     let events = opens("abcde", JOURNEY_SUMMER, SENT_AT_MS + 500);

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 const CAMPAIGN: &str = "custom:campaign";
 
-fn f6_records() -> Vec<Value> {
+fn mixed_stream_records() -> Vec<Value> {
     let event: Value = serde_json::from_str(&fixture("f6_stream_event.json")).unwrap();
     event["Records"].as_array().unwrap().clone()
 }
@@ -62,8 +62,8 @@ fn attribution(user: &str, journey: &str, at_ms: i64) -> Attribution {
 }
 
 #[test]
-fn f6_only_ttl_deletion_is_recognised() {
-    let records: Vec<StreamRecord> = f6_records()
+fn only_ttl_deletion_is_recognised() {
+    let records: Vec<StreamRecord> = mixed_stream_records()
         .iter()
         .map(|record| StreamRecord::from_json(record).unwrap())
         .collect();
@@ -76,13 +76,13 @@ fn f6_only_ttl_deletion_is_recognised() {
 }
 
 #[test]
-fn f6_blanks_only_the_ttl_deleted_user() {
+fn ttl_deletion_blanks_only_its_user() {
     let table = MemoryTable::default();
     table.insert(&attribution("user-s", JOURNEY_SUMMER, SENT_AT_MS + 9_000));
     table.insert(&attribution("user-t", JOURNEY_SUMMER, SENT_AT_MS + 10_000));
     let pool = pool_with_campaigns("pqrst");
 
-    let report = run(&f6_records(), &table, &pool);
+    let report = run(&mixed_stream_records(), &table, &pool);
 
     assert_eq!(
         outcomes(&report),
@@ -117,7 +117,7 @@ fn newer_attribution_keeps_attribute() {
     table.insert(&attribution("user-p", JOURNEY_SUMMER, SENT_AT_MS + 60_000));
     let pool = pool_with_campaigns("p");
 
-    let report = run(&f6_records()[..1], &table, &pool);
+    let report = run(&mixed_stream_records()[..1], &table, &pool);
 
     assert_eq!(outcomes(&report), [Outcome::Kept]);
     assert_eq!(pool.update_count(), 0);
@@ -127,7 +127,7 @@ fn newer_attribution_keeps_attribute() {
 #[test]
 fn user_missing_from_pool_is_skipped() {
     let report = run(
-        &f6_records()[..1],
+        &mixed_stream_records()[..1],
         &MemoryTable::default(),
         &MemoryPool::default(),
     );
@@ -141,7 +141,7 @@ fn user_missing_from_pool_is_skipped() {
 
 #[test]
 fn read_failure_reports_record_and_defers_rest() {
-    let mut records = f6_records();
+    let mut records = mixed_stream_records();
     let mut second_ttl = records[0].clone();
     second_ttl["dynamodb"]["SequenceNumber"] = "999".into();
     records.insert(1, second_ttl);
@@ -192,7 +192,7 @@ fn malformed_stream_records_are_skipped() {
 
 #[test]
 fn identity_must_match_exactly() {
-    let base = f6_records()[0].clone();
+    let base = mixed_stream_records()[0].clone();
     let variants = [
         serde_json::json!({"type": "Service", "principalId": "lambda.amazonaws.com"}),
         serde_json::json!({"type": "IAMUser", "principalId": "dynamodb.amazonaws.com"}),

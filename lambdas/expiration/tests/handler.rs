@@ -1,6 +1,6 @@
 //! The expiration handler against the emulator's DynamoDB and Cognito.
 //!
-//! moto never runs TTL deletions, so the stream records come from the core's F6 fixture
+//! moto never runs TTL deletions, so the stream records come from the core's mixed stream fixture
 //! (five records for users p to t) and the tests delete items themselves. The records carry
 //! `awsRegion: us-east-1`, as moto's streams report, while the clients use the emulator's
 //! region: the handler must take its region from configuration.
@@ -28,7 +28,7 @@ const CAMPAIGN: &str = "custom:campaign";
 const JOURNEY_SPRING: &str = "0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a";
 const JOURNEY_SUMMER: &str = "5b4a39281706f5e4d3c2b1a098f7e6d5";
 
-fn f6_event() -> Value {
+fn mixed_stream_event() -> Value {
     let path = format!(
         "{}/../core/tests/fixtures/f6_stream_event.json",
         env!("CARGO_MANIFEST_DIR")
@@ -235,7 +235,7 @@ fn settings(pool_id: &str) -> attribution_core::ExpirationSettings {
 const T0: i64 = 1_717_000_000_000;
 
 #[tokio::test]
-async fn f6_blanks_only_the_ttl_deleted_user() {
+async fn ttl_deletion_blanks_only_its_user() {
     let setup = Setup::start(&["user-p", "user-q", "user-r", "user-s", "user-t"]).await;
     setup
         .put("user-s", JOURNEY_SUMMER, "Summer sale", T0 + 9_000)
@@ -245,7 +245,7 @@ async fn f6_blanks_only_the_ttl_deleted_user() {
         .await;
     setup.emulator.start_recording();
 
-    let response = setup.handler().handle(&f6_event()).await;
+    let response = setup.handler().handle(&mixed_stream_event()).await;
 
     assert_eq!(
         serde_json::to_string(&response).unwrap(),
@@ -273,7 +273,7 @@ async fn newer_attribution_keeps_attribute() {
         .await;
     setup.emulator.start_recording();
 
-    let response = setup.handler().handle(&f6_event()).await;
+    let response = setup.handler().handle(&mixed_stream_event()).await;
 
     assert!(response.batch_item_failures.is_empty());
     assert!(setup.cognito_updates().is_empty());
@@ -286,7 +286,7 @@ async fn newer_attribution_keeps_attribute() {
 #[tokio::test]
 async fn redelivered_deletion_blanks_again() {
     let setup = Setup::start(&["user-p"]).await;
-    let event = f6_event();
+    let event = mixed_stream_event();
     let handler = setup.handler();
 
     let first = handler.handle(&event).await;
@@ -301,7 +301,7 @@ async fn redelivered_deletion_blanks_again() {
 async fn user_missing_from_pool_is_skipped() {
     let setup = Setup::start(&["user-q"]).await;
 
-    let response = setup.handler().handle(&f6_event()).await;
+    let response = setup.handler().handle(&mixed_stream_event()).await;
 
     assert_eq!(
         serde_json::to_string(&response).unwrap(),
@@ -317,7 +317,7 @@ async fn stored_again_item_keeps_attribute() {
         .await;
     setup.emulator.start_recording();
 
-    let response = setup.handler().handle(&f6_event()).await;
+    let response = setup.handler().handle(&mixed_stream_event()).await;
 
     assert!(response.batch_item_failures.is_empty());
     assert!(setup.cognito_updates().is_empty());
@@ -343,7 +343,7 @@ async fn read_failure_reports_record() {
             .build(),
     );
     let handler = Expiration::new(settings(&setup.pool_id), dynamodb, setup.cognito.clone());
-    let event = f6_event();
+    let event = mixed_stream_event();
     setup.emulator.start_recording();
 
     let response = handler.handle(&event).await;

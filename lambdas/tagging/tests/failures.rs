@@ -98,7 +98,7 @@ fn three_opens() -> serde_json::Value {
 }
 
 #[tokio::test]
-async fn f3_server_error_reports_second_record() {
+async fn server_error_reports_second_record() {
     let emulator = Emulator::start();
     let failing = put_for_user("user-b", server_error);
     let succeeding = put_succeeds();
@@ -131,7 +131,7 @@ async fn f3_server_error_reports_second_record() {
 }
 
 #[tokio::test]
-async fn f3_healthy_mocked_batch_reports_nothing() {
+async fn healthy_mocked_batch_reports_nothing() {
     let emulator = Emulator::start();
     let succeeding = put_succeeds();
     let (tagging, _) = mocked_handler(&emulator, &[&succeeding]).await;

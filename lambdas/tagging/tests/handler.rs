@@ -56,11 +56,14 @@ fn number(item: &std::collections::HashMap<String, AttributeValue>, name: &str) 
 }
 
 #[tokio::test]
-async fn f1_attributes_journey_interactions_only() {
+async fn mixed_batch_attributes_only_interactions() {
     let setup = setup("abcdefgh").await;
     setup.emulator.start_recording();
 
-    let response = setup.tagging.handle(&kinesis_event(&f1_payloads())).await;
+    let response = setup
+        .tagging
+        .handle(&kinesis_event(&mixed_batch_payloads()))
+        .await;
 
     assert_eq!(response_json(&response), r#"{"batchItemFailures":[]}"#);
     let items = setup.clients.scan(TABLE).await;
@@ -100,10 +103,13 @@ async fn f1_attributes_journey_interactions_only() {
 }
 
 #[tokio::test]
-async fn f1_leaves_other_users_untouched() {
+async fn mixed_batch_leaves_others_untouched() {
     let setup = setup("abcdefgh").await;
 
-    setup.tagging.handle(&kinesis_event(&f1_payloads())).await;
+    setup
+        .tagging
+        .handle(&kinesis_event(&mixed_batch_payloads()))
+        .await;
 
     for (user, expected) in [
         ("user-a", Some("Spring reactivation")),
@@ -122,10 +128,13 @@ async fn f1_leaves_other_users_untouched() {
 }
 
 #[tokio::test]
-async fn f1_item_is_settled_with_numeric_ttl() {
+async fn mixed_batch_item_has_numeric_ttl() {
     let setup = setup("abcdefgh").await;
 
-    setup.tagging.handle(&kinesis_event(&f1_payloads())).await;
+    setup
+        .tagging
+        .handle(&kinesis_event(&mixed_batch_payloads()))
+        .await;
 
     let item = setup.clients.item(TABLE, "user-b").await.unwrap();
     let click_at = SENT_AT_MS + 200_000;
@@ -140,7 +149,7 @@ async fn f1_item_is_settled_with_numeric_ttl() {
 }
 
 #[tokio::test]
-async fn f5_ttl_is_number_of_seconds() {
+async fn ttl_is_number_of_seconds() {
     fn clock() -> i64 {
         1_717_000_000_000 + 60_000
     }
@@ -199,7 +208,7 @@ async fn undecodable_records_never_fail_batch() {
 #[tokio::test]
 async fn redelivery_updates_cognito_once() {
     let setup = setup("abcdefgh").await;
-    let event = kinesis_event(&f1_payloads());
+    let event = kinesis_event(&mixed_batch_payloads());
     setup.emulator.start_recording();
 
     setup.tagging.handle(&event).await;

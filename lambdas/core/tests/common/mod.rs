@@ -2,7 +2,7 @@
 //!
 //! The fixtures under `tests/fixtures` are invented data in the shapes of Pinpoint's event
 //! stream and of DynamoDB stream events:
-//! - `f1_mixed_batch.jsonl`: eight events, one per line, for users a to h (see the F1 test);
+//! - `f1_mixed_batch.jsonl`: eight events, one per line, for users a to h (see the mixed-batch tests);
 //! - `endpoints.jsonl`: a Pinpoint endpoint export mapping their endpoints to `user-a` ..
 //!   `user-h`, plus an endpoint without a user;
 //! - `journeys.json`: journey ids to names;
@@ -29,7 +29,7 @@ pub const APP_ID: &str = "7c1e4b9a2d5f48e09a3b6c8d1e2f4a5b";
 pub const JOURNEY_SPRING: &str = "0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a";
 pub const JOURNEY_SUMMER: &str = "5b4a39281706f5e4d3c2b1a098f7e6d5";
 
-/// `event_timestamp` (send time) of the F1 events, in epoch milliseconds.
+/// `event_timestamp` (send time) of the mixed-batch events, in epoch milliseconds.
 pub const SENT_AT_MS: i64 = 1_717_000_000_000;
 
 /// Processing time used by the tests: one day after the fixtures' send time.
@@ -64,8 +64,8 @@ pub fn endpoint_of(user: char) -> String {
     format!("5f0c2a7e-93b1-4d6a-8e2f-1b7c9d3e4a0{user}")
 }
 
-/// Returns the F1 events as input records with ids `1` to `8`.
-pub fn f1_records() -> Vec<InputRecord> {
+/// Returns the mixed-batch events as input records with ids `1` to `8`.
+pub fn mixed_batch_records() -> Vec<InputRecord> {
     fixture("f1_mixed_batch.jsonl")
         .lines()
         .enumerate()

@@ -242,8 +242,8 @@ pub fn sequence(index: usize) -> String {
     )
 }
 
-/// The F1 events, one payload per line of the fixture.
-pub fn f1_payloads() -> Vec<Vec<u8>> {
+/// The mixed-batch events, one payload per line of the fixture.
+pub fn mixed_batch_payloads() -> Vec<Vec<u8>> {
     fixture("f1_mixed_batch.jsonl")
         .lines()
         .map(|line| line.as_bytes().to_vec())
