@@ -93,7 +93,7 @@ pub enum Command {
         /// Applications deployed at the same time.
         #[arg(long, value_name = "N", default_value_t = 4)]
         concurrency: usize,
-        /// Longest wait for one stack operation, in seconds.
+        /// Maximum wait for one stack operation, in seconds.
         #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
         timeout: u64,
     },
@@ -105,7 +105,7 @@ pub enum Command {
         /// Applications destroyed at the same time.
         #[arg(long, value_name = "N", default_value_t = 4)]
         concurrency: usize,
-        /// Longest wait for one stack deletion, in seconds.
+        /// Maximum wait for one stack deletion, in seconds.
         #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
         timeout: u64,
     },

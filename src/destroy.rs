@@ -37,7 +37,7 @@ pub struct DestroyOutcome {
 pub struct DestroyReport {
     pub environment: String,
     pub applications: Vec<DestroyOutcome>,
-    /// What destroy leaves in place, and why.
+    /// Resources that destroy leaves in place, each with the reason.
     pub retained: Vec<String>,
 }
 
@@ -181,7 +181,7 @@ async fn destroy_steps(
         progress.line(format!("stack {stack_name} does not exist"));
         return Ok(());
     };
-    // A stack deployed while the environment was protected keeps its data resources; say so,
+    // A stack deployed while the environment was protected keeps its data resources. Report them,
     // because the next apply cannot create them again under the same names.
     let template = cloudformation::get_template(client, &stack.id).await?;
     outcome.retained_resources = retained_resources(&template, &stack.outputs);

@@ -16,7 +16,7 @@ use crate::status::StatusReport;
 /// Prints `report` as JSON, or as the text that `text` builds.
 ///
 /// A closed stdout (`| head`, `| grep -q`) is not an error: the command's work is done and
-/// its exit code still tells the outcome.
+/// its exit code still reports the outcome.
 pub fn print<T: Serialize>(format: OutputFormat, report: &T, text: impl FnOnce(&T) -> String) {
     let document = match format {
         OutputFormat::Json => {

@@ -10,7 +10,7 @@ use crate::render::{RenderedStack, outputs};
 use crate::session::Session;
 use crate::wiring::{self, AttributeState, EventStreamTarget, WiringError};
 
-/// What a plan does with one item (the stack, the attribute, the event stream).
+/// Planned action on one item (the stack, the attribute, the event stream).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemAction {
@@ -37,7 +37,7 @@ pub struct ValueChange {
     pub rendered: Option<String>,
 }
 
-/// What is deployed for one application, read without changing anything.
+/// Deployed state of one application, read without changing anything.
 #[derive(Debug, Clone)]
 pub struct Inspection {
     pub stack: Option<DeployedStack>,
@@ -186,7 +186,7 @@ fn compare_maps(
         .collect()
 }
 
-/// The event stream the stack's outputs ask for.
+/// Returns the event stream target that the stack's outputs name.
 pub fn event_stream_target(stack: &DeployedStack) -> Option<EventStreamTarget> {
     Some(EventStreamTarget {
         destination_arn: stack.outputs.get(outputs::STREAM_ARN)?.clone(),
@@ -248,7 +248,7 @@ pub fn resources_to_add(template: &str) -> Vec<ResourceChange> {
         .collect()
 }
 
-/// A unified diff of two templates, empty when they are equal.
+/// Returns a unified diff of two templates, empty when they are equal.
 pub fn template_diff(deployed: &str, rendered: &str, stack: &str) -> String {
     similar::TextDiff::from_lines(deployed, rendered)
         .unified_diff()

@@ -18,7 +18,7 @@ impl Progress {
         }
     }
 
-    /// A reporter that prints nothing, for library callers and tests.
+    /// Returns a reporter that prints nothing, for library callers and tests.
     pub fn quiet() -> Progress {
         Progress {
             label: String::new(),
@@ -34,7 +34,7 @@ impl Progress {
     }
 }
 
-/// Whether stderr is a terminal (colours and prompts are only used there).
+/// Returns whether stderr is a terminal (colours and prompts are only used there).
 pub fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
 }

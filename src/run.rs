@@ -38,7 +38,7 @@ pub async fn run(cli: Cli) -> i32 {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error}");
-            // A pipeline that parses stdout gets a document that says what failed.
+            // A pipeline that parses stdout gets a document that names the failure.
             if format == OutputFormat::Json {
                 output::print(
                     format,

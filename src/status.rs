@@ -18,7 +18,7 @@ pub struct ApplicationStatus {
     /// Stack status; `null` when the stack does not exist.
     pub stack_status: Option<String>,
     pub outputs: BTreeMap<String, String>,
-    /// Where the application's events go; `null` when it has no event stream.
+    /// Destination of the application's events; `null` when it has no event stream.
     pub event_stream_destination: Option<String>,
     /// Whether the event stream sends to this application's stack.
     pub event_stream_owned: bool,

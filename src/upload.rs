@@ -35,7 +35,7 @@ pub fn default_bucket_name(account_id: &str, region: &str) -> String {
     format!("pinpoint-attribution-artifacts-{account_id}-{region}")
 }
 
-/// Whether the bucket exists and this caller can reach it.
+/// Returns whether the bucket exists and this caller can reach it.
 pub async fn bucket_exists(clients: &Clients, bucket: &str) -> Result<bool, AwsError> {
     match clients.s3.head_bucket().bucket(bucket).send().await {
         Ok(_) => Ok(true),
@@ -107,7 +107,7 @@ pub async fn create_bucket(clients: &Clients, bucket: &str, region: &str) -> Res
     Ok(())
 }
 
-/// Whether an object exists.
+/// Returns whether an object exists.
 pub async fn object_exists(clients: &Clients, bucket: &str, key: &str) -> Result<bool, AwsError> {
     match clients
         .s3

@@ -1,4 +1,4 @@
-//! What the stack cannot hold: the Cognito custom attribute and the Pinpoint event stream.
+//! Resources outside the stack: the Cognito custom attribute and the Pinpoint event stream.
 //!
 //! Both resources belong to services that exist before the stack (the user pool and the
 //! Pinpoint application), so the deployer manages them through the SDKs.
@@ -52,7 +52,7 @@ pub enum AttributeState {
     Missing,
 }
 
-/// Where a Pinpoint application's events go.
+/// Destination and role of a Pinpoint application's event stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EventStreamTarget {
     pub destination_arn: String,

@@ -309,7 +309,7 @@ async fn lifecycle_create_unchanged_update_destroy() {
         assert_eq!(app["cognito_attribute"], "present", "{app:#}");
     }
 
-    // Destroy removes the stacks and the event streams, and says the attribute stays.
+    // Destroy removes the stacks and the event streams, and reports that the attribute stays.
     let destroy = deployer(&emulator, &["--env", &env_file, "destroy", "--yes"]);
     assert_eq!(
         exit_code(&destroy),
@@ -512,7 +512,7 @@ async fn comment_only_difference_is_unchanged() {
     assert_eq!(exit_code(&first), 0, "{}", stderr(&first));
 
     // Someone redeploys the same template with a comment added: the text differs, the
-    // document does not. (An empty change set, CloudFormation's answer if one were created,
+    // document does not. (An empty change set, CloudFormation's response if one were created,
     // is covered by the contract tests.)
     let stack = stack_name("nochange", "shop");
     let cloudformation = aws_sdk_cloudformation::Client::new(&config);

@@ -2,7 +2,7 @@
 //!
 //! Each patch has a test that the patched launcher behaves as AWS does, and a test that moto
 //! without the patch still deviates: when an upgrade of moto fixes the deviation, the second
-//! test fails and says that the patch can go.
+//! test fails, which means the patch can go.
 
 use aws_sdk_cloudformation::types::{ChangeSetType, Output, Stack};
 use testkit::Emulator;

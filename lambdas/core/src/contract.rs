@@ -22,10 +22,10 @@ pub mod env {
     pub const LOOKBACK_DAYS: &str = "LOOKBACK_DAYS";
     /// Comma-separated Pinpoint event types that count as an interaction.
     pub const INTERACTION_EVENTS: &str = "INTERACTION_EVENTS";
-    /// Endpoint user attribute that holds the Cognito username.
+    /// Endpoint user attribute that contains the Cognito username.
     pub const USERNAME_ATTRIBUTE: &str = "USERNAME_ATTRIBUTE";
     /// Cognito custom attribute name without the `custom:` prefix.
     pub const CAMPAIGN_ATTRIBUTE: &str = "CAMPAIGN_ATTRIBUTE";
-    /// What the campaign attribute holds: `journey_name` or `journey_id`.
+    /// Content of the campaign attribute: `journey_name` or `journey_id`.
     pub const CAMPAIGN_VALUE: &str = "CAMPAIGN_VALUE";
 }

@@ -92,9 +92,9 @@ impl AttributionReader for DynamoTable {
 /// Blanking writes an empty value with `AdminUpdateUserAttributes` rather than calling
 /// `AdminDeleteUserAttributes`, because the update is idempotent: a redelivered deletion
 /// record succeeds again. moto 5.2.6 stores the empty string and rejects deleting an attribute
-/// the user no longer has (`InvalidParameterException`); Cognito drops an attribute updated to
-/// an empty string (reported in aws/aws-sdk-java issue 1218; the API reference does not say),
-/// so either way the app reads no campaign.
+/// the user no longer has (`InvalidParameterException`).
+/// NOTE: Cognito is reported to drop an attribute updated to an empty string, but its API
+/// reference does not say so; either way the app reads no campaign.
 #[derive(Debug, Clone)]
 pub struct CognitoPool {
     client: aws_sdk_cognitoidentityprovider::Client,

@@ -29,9 +29,9 @@ pub struct Emulator {
 }
 
 impl Emulator {
-    /// Starts a moto server on a free port and waits until it answers.
+    /// Starts a moto server on a free port and waits until it responds.
     ///
-    /// Panics with a message that says how to install the emulator when the project venv is
+    /// Panics with a message that explains how to install the emulator when the project venv is
     /// missing: a test cannot do anything useful without it.
     pub fn start() -> Emulator {
         Emulator::start_with_args(&[])
