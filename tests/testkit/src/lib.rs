@@ -124,10 +124,7 @@ impl Emulator {
     pub fn recorded_requests(&self) -> Vec<serde_json::Value> {
         let (status, body) = self.moto_api("GET", "/moto-api/recorder/download-recording", "");
         assert_eq!(status, 200, "download-recording failed: {body}");
-        body.lines()
-            .filter(|line| !line.trim().is_empty())
-            .map(|line| serde_json::from_str(line).expect("moto recording line is JSON"))
-            .collect()
+        parse_recording(&body)
     }
 
     fn wait_until_ready(&self, limit: Duration) {
@@ -164,6 +161,17 @@ pub fn python_path() -> PathBuf {
         Some(path) => PathBuf::from(path),
         None => workspace_root().join(".venv/bin/python"),
     }
+}
+
+/// Parses moto's recording as a stream of JSON objects rather than as lines.
+///
+/// NOTE: moto writes each entry's object and its newline separately, so concurrent requests can
+/// leave two objects on one line. Each object is still written whole.
+fn parse_recording(body: &str) -> Vec<serde_json::Value> {
+    serde_json::Deserializer::from_str(body)
+        .into_iter::<serde_json::Value>()
+        .map(|entry| entry.unwrap_or_else(|err| panic!("moto recording is not JSON: {err}")))
+        .collect()
 }
 
 fn free_port() -> u16 {
@@ -280,5 +288,29 @@ fn to_call(request: &serde_json::Value) -> AwsCall {
         method: request["method"].as_str().unwrap_or_default().to_owned(),
         path,
         action,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_recording;
+
+    #[test]
+    fn two_entries_on_one_line() {
+        // Two threads appending at once leave: object, object, newline, newline.
+        let body = "{\"method\":\"POST\"}{\"method\":\"GET\"}\n\n{\"method\":\"PUT\"}\n";
+
+        let methods: Vec<_> = parse_recording(body)
+            .iter()
+            .map(|entry| entry["method"].as_str().unwrap().to_owned())
+            .collect();
+
+        assert_eq!(methods, ["POST", "GET", "PUT"]);
+    }
+
+    #[test]
+    fn empty_recording() {
+        assert!(parse_recording("").is_empty());
+        assert!(parse_recording("\n\n").is_empty());
     }
 }
