@@ -1,5 +1,6 @@
 //! `apply`: brings every selected application's stack and wiring to the rendered state.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -12,6 +13,8 @@ use crate::cloudformation::{
     StackState,
 };
 use crate::config::Application;
+use crate::diff::{self, PlanContext};
+use crate::output;
 use crate::plan::{self, ItemAction, PlanError};
 use crate::progress::Progress;
 use crate::render::{self, RenderError, RenderedStack};
@@ -49,6 +52,9 @@ pub struct ApplicationOutcome {
     pub resource_changes: Vec<ResourceChange>,
     pub cognito_attribute: ItemAction,
     pub event_stream: ItemAction,
+    /// Outputs of the stack after the run (also when nothing changed); empty when it failed
+    /// before the stack settled.
+    pub outputs: BTreeMap<String, String>,
 }
 
 /// The artifacts step of an apply run.
@@ -125,11 +131,17 @@ pub async fn apply(
     let rendered = render_all(session, artifacts)?;
     let uploaded = upload_artifacts(session, artifacts).await?;
 
+    let context = PlanContext {
+        session,
+        artifacts,
+        uploads: &uploaded.uploaded,
+        timeout: options.timeout,
+    };
     let runs = session
         .applications
         .iter()
         .zip(rendered)
-        .map(|(application, stack)| apply_application(session, application, stack, options));
+        .map(|(application, stack)| apply_application(&context, application, stack, options));
     let applications: Vec<ApplicationOutcome> = futures::stream::iter(runs)
         .buffered(options.concurrency.max(1))
         .collect()
@@ -183,6 +195,7 @@ async fn upload_artifacts(
 /// Mutable record of one application's apply, turned into its outcome at the end.
 struct Run<'a> {
     session: &'a Session,
+    context: &'a PlanContext<'a>,
     application: &'a Application,
     rendered: RenderedStack,
     options: &'a ApplyOptions,
@@ -190,12 +203,13 @@ struct Run<'a> {
     outcome: ApplicationOutcome,
 }
 
-async fn apply_application(
-    session: &Session,
-    application: &Application,
+async fn apply_application<'a>(
+    context: &'a PlanContext<'a>,
+    application: &'a Application,
     rendered: RenderedStack,
-    options: &ApplyOptions,
+    options: &'a ApplyOptions,
 ) -> ApplicationOutcome {
+    let session = context.session;
     let outcome = ApplicationOutcome {
         name: application.name.clone(),
         stack: rendered.stack_name.clone(),
@@ -205,9 +219,11 @@ async fn apply_application(
         resource_changes: Vec::new(),
         cognito_attribute: ItemAction::Unchanged,
         event_stream: ItemAction::Unchanged,
+        outputs: BTreeMap::new(),
     };
     let mut run = Run {
         session,
+        context,
         application,
         rendered,
         options,
@@ -227,6 +243,7 @@ impl Run<'_> {
     async fn execute(&mut self) -> Result<(), ApplyError> {
         let stack_name = self.rendered.stack_name.clone();
         let inspection = plan::inspect(self.session, self.application, &stack_name).await?;
+        self.show_plan(&inspection);
 
         let ours = self.session.expected_stream_arn(self.application);
         let (stream_action, blocked) = plan::plan_event_stream(
@@ -243,6 +260,7 @@ impl Run<'_> {
         let deployed = self
             .converge_stack(inspection.stack, inspection.template)
             .await?;
+        self.outcome.outputs = deployed.outputs.clone();
         self.ensure_attribute(inspection.attribute).await?;
         self.ensure_event_stream(&deployed, inspection.event_stream)
             .await?;
@@ -255,6 +273,21 @@ impl Run<'_> {
         self.progress
             .line(format!("{:?}", self.outcome.action).to_lowercase());
         Ok(())
+    }
+
+    /// Prints the application's plan before anything changes, unless nothing would change.
+    ///
+    /// The change set's resource actions follow when the change set exists.
+    fn show_plan(&self, inspection: &plan::Inspection) {
+        let plan =
+            diff::plan_from_inspection(self.context, self.application, &self.rendered, inspection);
+        if !plan.has_changes() {
+            self.progress.line("no changes");
+            return;
+        }
+        let colour = output::colour_enabled(std::io::stderr());
+        self.progress
+            .block(&output::application_plan_text(&plan, colour));
     }
 
     /// Brings the stack to the rendered state and returns it settled.
@@ -383,13 +416,20 @@ impl Run<'_> {
             ),
         };
         self.outcome.change_set_created = true;
-        let change_set =
-            cloudformation::create_change_set(&self.session.clients.cloudformation, &request)
-                .await?;
+        let change_set = cloudformation::create_change_set_within(
+            &self.session.clients.cloudformation,
+            &request,
+            self.options.timeout,
+        )
+        .await?;
         if let ChangeSet::Ready { changes, .. } = &change_set {
-            for change in changes {
-                self.progress.line(describe_change(change));
-            }
+            let colour = output::colour_enabled(std::io::stderr());
+            let lines: String = changes
+                .iter()
+                .map(|change| format!("{}\n", output::resource_line(change, colour)))
+                .collect();
+            self.progress
+                .block(&format!("change set resource actions:\n{lines}"));
         }
         Ok(change_set)
     }

@@ -84,6 +84,9 @@ pub enum Command {
         /// Exit with 2 when there are changes, 0 when there are none, 1 on error.
         #[arg(long)]
         exit_code: bool,
+        /// Maximum wait for CloudFormation to compute one change set, in seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+        timeout: u64,
     },
     /// Create or update every application's stack, attribute and event stream.
     Apply {
@@ -111,6 +114,13 @@ pub enum Command {
     },
     /// Show each application's stack status, outputs, event stream and attribute.
     Status,
+    /// Print a shell completion script on stdout, for example
+    /// `pinpoint-attribution completions bash > /etc/bash_completion.d/pinpoint-attribution`.
+    Completions {
+        /// Shell to write the script for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 fn parse_architecture(value: &str) -> Result<Architecture, String> {

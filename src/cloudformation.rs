@@ -16,6 +16,10 @@ use crate::progress::Progress;
 /// CloudFormation's limit on an inline template body, in bytes.
 pub const MAX_TEMPLATE_BODY_BYTES: usize = 51_200;
 
+/// Maximum wait for a change set in [`create_change_set`]; commands pass their `--timeout`
+/// to [`create_change_set_within`] instead.
+pub const DEFAULT_CHANGE_SET_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// A stack as DescribeStacks reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeployedStack {
@@ -133,7 +137,7 @@ pub enum StackError {
         reason: String,
     },
     #[error(
-        "stack {stack} did not finish within {seconds} s (last status {status}); run `pinpoint-attribution status` or check the stack's events, then apply again"
+        "stack {stack} did not finish within {seconds} s (last status {status}); CloudFormation may still be working on it: check its events (`aws cloudformation describe-stack-events --stack-name {stack}`), raise --timeout if it is only slow, then run the command again"
     )]
     TimedOut {
         stack: String,
@@ -245,6 +249,16 @@ pub async fn create_change_set(
     client: &Client,
     request: &ChangeSetRequest<'_>,
 ) -> Result<ChangeSet, StackError> {
+    create_change_set_within(client, request, DEFAULT_CHANGE_SET_TIMEOUT).await
+}
+
+/// Creates a change set like [`create_change_set`], waiting at most `timeout` for
+/// CloudFormation to compute it.
+pub async fn create_change_set_within(
+    client: &Client,
+    request: &ChangeSetRequest<'_>,
+    timeout: Duration,
+) -> Result<ChangeSet, StackError> {
     if request.template.len() > MAX_TEMPLATE_BODY_BYTES {
         return Err(StackError::TemplateTooLarge {
             stack: request.stack_name.to_owned(),
@@ -285,7 +299,7 @@ pub async fn create_change_set(
 
     let arn = created.id().unwrap_or_default().to_owned();
     let stack_id = created.stack_id().unwrap_or(request.stack_name).to_owned();
-    match wait_for_change_set(client, &arn, request.stack_name).await {
+    match wait_for_change_set(client, &arn, request.stack_name, timeout).await {
         Ok(changes) => Ok(ChangeSet::Ready {
             arn,
             stack_id,
@@ -307,10 +321,10 @@ async fn wait_for_change_set(
     client: &Client,
     arn: &str,
     stack: &str,
+    limit: Duration,
 ) -> Result<Vec<ResourceChange>, StackError> {
     let mut delay = Duration::from_millis(200);
     let started = Instant::now();
-    let limit = Duration::from_secs(600);
     loop {
         let response = client
             .describe_change_set()
@@ -332,7 +346,7 @@ async fn wait_for_change_set(
                         .to_owned(),
                 });
             }
-            _ if started.elapsed() > limit => {
+            _ if started.elapsed() >= limit => {
                 return Err(StackError::TimedOut {
                     stack: stack.to_owned(),
                     seconds: limit.as_secs(),
@@ -340,7 +354,7 @@ async fn wait_for_change_set(
                 });
             }
             _ => {
-                tokio::time::sleep(delay).await;
+                tokio::time::sleep(delay.min(limit.saturating_sub(started.elapsed()))).await;
                 delay = (delay * 3 / 2).min(Duration::from_secs(5));
             }
         }

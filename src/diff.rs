@@ -1,17 +1,24 @@
 //! `diff`: what `apply` would change, per application, without changing anything.
 
+use std::time::Duration;
+
 use futures::StreamExt;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::apply::{ApplyError, needed_artifacts, render_all};
-use crate::artifacts::ArtifactSet;
+use crate::artifacts::{ArtifactSet, Function};
 use crate::cloudformation::{self, ChangeSet, ChangeSetRequest, ResourceChange, StackState};
 use crate::config::Application;
-use crate::plan::{self, ItemAction, ValueChange};
+use crate::plan::{self, Inspection, ItemAction, ValueChange};
 use crate::render::RenderedStack;
 use crate::session::Session;
 use crate::upload;
 use crate::wiring::AttributeState;
+
+/// Version of the plan document that `diff --output json` prints (docs/plan-format.md).
+///
+/// Adding a field keeps the version; renaming, removing or retyping one raises it.
+pub const PLAN_FORMAT_VERSION: u32 = 1;
 
 /// Artifacts that apply would upload.
 #[derive(Debug, Clone, Serialize)]
@@ -19,6 +26,17 @@ pub struct ArtifactsPlan {
     pub bucket: String,
     pub bucket_action: ItemAction,
     pub upload: Vec<String>,
+}
+
+/// One Lambda zip that an application's function runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArtifactPlan {
+    pub function: String,
+    pub architecture: String,
+    /// S3 key of the zip in the artifacts bucket.
+    pub key: String,
+    /// `create` when apply uploads the zip, else `unchanged`.
+    pub action: ItemAction,
 }
 
 /// The plan of one application.
@@ -31,13 +49,21 @@ pub struct ApplicationPlan {
     pub stack_action: ItemAction,
     /// Unified diff of the deployed and rendered templates; `null` when equal or not deployed.
     pub template_diff: Option<String>,
+    #[serde(serialize_with = "serialize_value_changes")]
     pub parameters: Vec<ValueChange>,
+    #[serde(serialize_with = "serialize_value_changes")]
     pub tags: Vec<ValueChange>,
+    #[serde(serialize_with = "serialize_resource_changes")]
     pub resource_changes: Vec<ResourceChange>,
+    pub artifacts: Vec<ArtifactPlan>,
+    /// Full name of the Cognito attribute, such as `custom:campaign`.
+    pub cognito_attribute_name: String,
     pub cognito_attribute: ItemAction,
     pub event_stream: ItemAction,
     /// Current destination of the application's events; `null` when it has no event stream.
     pub event_stream_destination: Option<String>,
+    /// Kinesis stream ARN that apply points the event stream at.
+    pub event_stream_target: String,
     /// Reason apply cannot proceed for this application; `null` when it can.
     pub blocked: Option<String>,
     /// An error that stopped the inspection of this application.
@@ -56,6 +82,8 @@ impl ApplicationPlan {
 /// The plan of a whole environment, printed as the command's output.
 #[derive(Debug, Clone, Serialize)]
 pub struct DiffReport {
+    /// [`PLAN_FORMAT_VERSION`].
+    pub format_version: u32,
     pub environment: String,
     pub artifacts: ArtifactsPlan,
     pub applications: Vec<ApplicationPlan>,
@@ -74,20 +102,104 @@ impl DiffReport {
     }
 }
 
+/// Returns the plan action of a parameter or tag change.
+pub fn value_action(change: &ValueChange) -> ItemAction {
+    match (&change.deployed, &change.rendered) {
+        (None, _) => ItemAction::Create,
+        (_, None) => ItemAction::Delete,
+        _ => ItemAction::Update,
+    }
+}
+
+/// Returns the plan action of a change set's resource action.
+///
+/// A `Conditional` replacement counts as `replace`: CloudFormation decides it only while it
+/// runs, so the plan assumes the worse case.
+pub fn resource_action(change: &ResourceChange) -> ItemAction {
+    match change.action.as_str() {
+        "Add" | "Import" => ItemAction::Create,
+        "Remove" => ItemAction::Delete,
+        _ if matches!(
+            change.replacement.as_deref(),
+            Some("True") | Some("Conditional")
+        ) =>
+        {
+            ItemAction::Replace
+        }
+        _ => ItemAction::Update,
+    }
+}
+
+/// A parameter or tag change as the plan document shows it.
+#[derive(Serialize)]
+struct PlannedValue<'a> {
+    key: &'a str,
+    action: ItemAction,
+    deployed: &'a Option<String>,
+    rendered: &'a Option<String>,
+}
+
+fn serialize_value_changes<S: Serializer>(
+    changes: &[ValueChange],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(changes.iter().map(|change| PlannedValue {
+        key: &change.key,
+        action: value_action(change),
+        deployed: &change.deployed,
+        rendered: &change.rendered,
+    }))
+}
+
+/// A resource action as the plan document shows it.
+#[derive(Serialize)]
+struct PlannedResource<'a> {
+    logical_id: &'a str,
+    resource_type: &'a str,
+    action: ItemAction,
+    cloudformation_action: &'a str,
+    replacement: &'a Option<String>,
+    changed: &'a [String],
+}
+
+fn serialize_resource_changes<S: Serializer>(
+    changes: &[ResourceChange],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(changes.iter().map(|change| PlannedResource {
+        logical_id: &change.logical_id,
+        resource_type: &change.resource_type,
+        action: resource_action(change),
+        cloudformation_action: &change.action,
+        replacement: &change.replacement,
+        changed: &change.changed,
+    }))
+}
+
 /// Computes the plan of every selected application.
 ///
 /// For a stack whose template, parameters or tags differ, it creates a change set to read the
-/// resource actions and deletes it again.
-pub async fn diff(session: &Session, artifacts: &ArtifactSet) -> Result<DiffReport, ApplyError> {
+/// resource actions and deletes it again. `timeout` bounds the wait for each change set.
+pub async fn diff(
+    session: &Session,
+    artifacts: &ArtifactSet,
+    timeout: Duration,
+) -> Result<DiffReport, ApplyError> {
     let rendered = render_all(session, artifacts)?;
     let artifacts_plan = plan_artifacts(session, artifacts).await?;
 
+    let context = PlanContext {
+        session,
+        artifacts,
+        uploads: &artifacts_plan.upload,
+        timeout,
+    };
     let plans: Vec<ApplicationPlan> = futures::stream::iter(
         session
             .applications
             .iter()
             .zip(rendered)
-            .map(|(application, stack)| plan_application(session, application, stack)),
+            .map(|(application, stack)| plan_application(&context, application, stack)),
     )
     .buffered(4)
     .collect()
@@ -97,6 +209,7 @@ pub async fn diff(session: &Session, artifacts: &ArtifactSet) -> Result<DiffRepo
         || !artifacts_plan.upload.is_empty()
         || plans.iter().any(ApplicationPlan::has_changes);
     Ok(DiffReport {
+        format_version: PLAN_FORMAT_VERSION,
         environment: session.environment.name.clone(),
         artifacts: artifacts_plan,
         applications: plans,
@@ -129,12 +242,46 @@ async fn plan_artifacts(
     })
 }
 
+/// What the plan of one application needs besides the application itself.
+pub struct PlanContext<'a> {
+    pub session: &'a Session,
+    pub artifacts: &'a ArtifactSet,
+    /// S3 keys of the zips that apply uploads (or, during apply, has uploaded in this run).
+    pub uploads: &'a [String],
+    /// Maximum wait for a change set.
+    pub timeout: Duration,
+}
+
 async fn plan_application(
-    session: &Session,
+    context: &PlanContext<'_>,
     application: &Application,
     rendered: RenderedStack,
 ) -> ApplicationPlan {
-    let mut plan = ApplicationPlan {
+    let inspection = match plan::inspect(context.session, application, &rendered.stack_name).await {
+        Ok(inspection) => inspection,
+        Err(error) => {
+            let mut plan = empty_plan(context, application, &rendered);
+            plan.error = Some(error.to_string());
+            return plan;
+        }
+    };
+
+    let mut plan = plan_from_inspection(context, application, &rendered, &inspection);
+    if plan.stack_action == ItemAction::Update {
+        match preview_changes(context, application, &rendered).await {
+            Ok(changes) => plan.resource_changes = changes,
+            Err(error) => plan.error = Some(error.to_string()),
+        }
+    }
+    plan
+}
+
+fn empty_plan(
+    context: &PlanContext<'_>,
+    application: &Application,
+    rendered: &RenderedStack,
+) -> ApplicationPlan {
+    ApplicationPlan {
         name: application.name.clone(),
         stack: rendered.stack_name.clone(),
         stack_status: None,
@@ -143,25 +290,55 @@ async fn plan_application(
         parameters: Vec::new(),
         tags: Vec::new(),
         resource_changes: Vec::new(),
+        artifacts: plan_application_artifacts(context, application),
+        cognito_attribute_name: format!("custom:{}", application.settings.campaign_attribute),
         cognito_attribute: ItemAction::Unchanged,
         event_stream: ItemAction::Unchanged,
         event_stream_destination: None,
+        event_stream_target: context.session.expected_stream_arn(application),
         blocked: None,
         error: None,
-    };
-    if let Err(error) = fill_plan(session, application, &rendered, &mut plan).await {
-        plan.error = Some(error.to_string());
     }
-    plan
 }
 
-async fn fill_plan(
-    session: &Session,
+/// The zips of the application's functions, each marked `create` when it is uploaded.
+fn plan_application_artifacts(
+    context: &PlanContext<'_>,
+    application: &Application,
+) -> Vec<ArtifactPlan> {
+    let architecture = application.settings.architecture;
+    Function::ALL
+        .into_iter()
+        .filter_map(|function| context.artifacts.get(function, architecture).ok())
+        .map(|artifact| {
+            let key = artifact.s3_key();
+            let action = if context.uploads.contains(&key) {
+                ItemAction::Create
+            } else {
+                ItemAction::Unchanged
+            };
+            ArtifactPlan {
+                function: artifact.function.to_string(),
+                architecture: artifact.architecture.lambda_name().to_owned(),
+                key,
+                action,
+            }
+        })
+        .collect()
+}
+
+/// Plans one application from what [`plan::inspect`] read, without creating a change set.
+///
+/// The resource changes of an update stay empty: only a change set can tell them, which
+/// `diff` previews and `apply` creates for real.
+pub fn plan_from_inspection(
+    context: &PlanContext<'_>,
     application: &Application,
     rendered: &RenderedStack,
-    plan: &mut ApplicationPlan,
-) -> Result<(), ApplyError> {
-    let inspection = plan::inspect(session, application, &rendered.stack_name).await?;
+    inspection: &Inspection,
+) -> ApplicationPlan {
+    let session = context.session;
+    let mut plan = empty_plan(context, application, rendered);
     plan.stack_status = inspection.stack.as_ref().map(|stack| stack.status.clone());
     plan.event_stream_destination = inspection
         .event_stream
@@ -175,6 +352,9 @@ async fn fill_plan(
         .stack
         .as_ref()
         .and_then(plan::event_stream_target);
+    if let Some(wanted) = &wanted {
+        plan.event_stream_target = wanted.destination_arn.clone();
+    }
     let ours = session.expected_stream_arn(application);
     let (stream_action, blocked) = plan::plan_event_stream(
         application,
@@ -188,26 +368,26 @@ async fn fill_plan(
     let Some(deployed) = &inspection.stack else {
         plan.stack_action = ItemAction::Create;
         plan.resource_changes = plan::resources_to_add(&rendered.template);
-        return Ok(());
+        return plan;
     };
     if let Some(reason) =
         plan::foreign_stack_reason(deployed, &session.environment.name, &application.name)
     {
         plan.stack_action = ItemAction::Blocked;
         plan.blocked = Some(reason);
-        return Ok(());
+        return plan;
     }
     match deployed.state() {
         StackState::Stable => {}
         StackState::Missing => {
             plan.stack_action = ItemAction::Create;
             plan.resource_changes = plan::resources_to_add(&rendered.template);
-            return Ok(());
+            return plan;
         }
         StackState::Empty => {
             plan.stack_action = ItemAction::Replace;
             plan.resource_changes = plan::resources_to_add(&rendered.template);
-            return Ok(());
+            return plan;
         }
         StackState::InProgress => {
             plan.stack_action = ItemAction::Blocked;
@@ -215,19 +395,19 @@ async fn fill_plan(
                 "stack {} is {}; apply waits for it to finish, then plans again",
                 deployed.name, deployed.status
             ));
-            return Ok(());
+            return plan;
         }
         StackState::Stuck(reason) => {
             plan.stack_action = ItemAction::Blocked;
             plan.blocked = Some(reason);
-            return Ok(());
+            return plan;
         }
     }
 
     let template = inspection.template.as_deref().unwrap_or_default();
     let differences = plan::compare(deployed, template, rendered);
     if differences.is_empty() {
-        return Ok(());
+        return plan;
     }
     plan.stack_action = ItemAction::Update;
     plan.parameters = differences.parameters;
@@ -239,16 +419,16 @@ async fn fill_plan(
             &rendered.stack_name,
         ));
     }
-    plan.resource_changes = preview_changes(session, application, rendered).await?;
-    Ok(())
+    plan
 }
 
 /// Creates an update change set, reads its resource actions, and deletes it.
 async fn preview_changes(
-    session: &Session,
+    context: &PlanContext<'_>,
     application: &Application,
     rendered: &RenderedStack,
 ) -> Result<Vec<ResourceChange>, ApplyError> {
+    let session = context.session;
     let client = &session.clients.cloudformation;
     let request = ChangeSetRequest {
         stack_name: &rendered.stack_name,
@@ -268,11 +448,64 @@ async fn preview_changes(
             session.environment.name, application.name
         ),
     };
-    match cloudformation::create_change_set(client, &request).await? {
+    match cloudformation::create_change_set_within(client, &request, context.timeout).await? {
         ChangeSet::Empty => Ok(Vec::new()),
         ChangeSet::Ready { arn, changes, .. } => {
             cloudformation::delete_change_set(client, &arn).await?;
             Ok(changes)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(action: &str, replacement: Option<&str>) -> ResourceChange {
+        ResourceChange {
+            action: action.to_owned(),
+            logical_id: "EventStream".to_owned(),
+            resource_type: "AWS::Kinesis::Stream".to_owned(),
+            replacement: replacement.map(str::to_owned),
+            changed: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn resource_action_by_change_set_action() {
+        assert_eq!(resource_action(&change("Add", None)), ItemAction::Create);
+        assert_eq!(resource_action(&change("Import", None)), ItemAction::Create);
+        assert_eq!(resource_action(&change("Remove", None)), ItemAction::Delete);
+        assert_eq!(
+            resource_action(&change("Modify", Some("False"))),
+            ItemAction::Update
+        );
+        assert_eq!(
+            resource_action(&change("Modify", Some("True"))),
+            ItemAction::Replace
+        );
+        assert_eq!(
+            resource_action(&change("Modify", Some("Conditional"))),
+            ItemAction::Replace
+        );
+        assert_eq!(
+            resource_action(&change("Dynamic", None)),
+            ItemAction::Update
+        );
+    }
+
+    #[test]
+    fn value_action_by_presence() {
+        let value = |deployed: Option<&str>, rendered: Option<&str>| ValueChange {
+            key: "k".to_owned(),
+            deployed: deployed.map(str::to_owned),
+            rendered: rendered.map(str::to_owned),
+        };
+        assert_eq!(value_action(&value(None, Some("1"))), ItemAction::Create);
+        assert_eq!(
+            value_action(&value(Some("1"), Some("2"))),
+            ItemAction::Update
+        );
+        assert_eq!(value_action(&value(Some("1"), None)), ItemAction::Delete);
     }
 }

@@ -1,17 +1,33 @@
 //! Printing of command results: text for people, JSON for programs, always on stdout.
 
+use std::ffi::OsStr;
 use std::fmt::Write as _;
-use std::io::Write as _;
+use std::io::{IsTerminal, Write as _};
 
 use serde::Serialize;
 
-use crate::apply::{ApplyReport, describe_change};
+use crate::apply::ApplyReport;
 use crate::artifacts::ArtifactSet;
 use crate::cli::OutputFormat;
+use crate::cloudformation::ResourceChange;
 use crate::destroy::DestroyReport;
-use crate::diff::DiffReport;
+use crate::diff::{self, ApplicationPlan, DiffReport};
 use crate::plan::ItemAction;
 use crate::status::StatusReport;
+
+/// Returns whether text written to `stream` gets colours: only on a terminal, and only while
+/// the environment variable NO_COLOR is unset or empty (the convention of no-color.org).
+pub fn colour_enabled(stream: impl IsTerminal) -> bool {
+    colour_wanted(
+        stream.is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
+}
+
+/// Decides on colours from whether the stream is a terminal and the value of NO_COLOR.
+pub fn colour_wanted(terminal: bool, no_color: Option<&OsStr>) -> bool {
+    terminal && no_color.is_none_or(OsStr::is_empty)
+}
 
 /// Prints `report` as JSON, or as the text that `text` builds.
 ///
@@ -79,66 +95,15 @@ pub fn diff_text(report: &DiffReport, colour: bool) -> String {
     let artifacts = &report.artifacts;
     let _ = writeln!(
         text,
-        "artifacts   bucket s3://{}: {}; {} zip(s) to upload",
+        "artifacts bucket s3://{}: {}; {} zip(s) to upload",
         artifacts.bucket,
         action_name(artifacts.bucket_action),
         artifacts.upload.len()
     );
-    for key in &artifacts.upload {
-        let _ = writeln!(text, "            upload {key}");
-    }
 
     for app in &report.applications {
-        let _ = writeln!(
-            text,
-            "\n{} (stack {}, {}): stack {}",
-            app.name,
-            app.stack,
-            app.stack_status.as_deref().unwrap_or("not deployed"),
-            action_name(app.stack_action)
-        );
-        if let Some(error) = &app.error {
-            let _ = writeln!(text, "  error: {error}");
-            continue;
-        }
-        for change in &app.parameters {
-            let _ = writeln!(
-                text,
-                "  parameter {}: {} -> {}",
-                change.key,
-                value_or_none(&change.deployed),
-                value_or_none(&change.rendered)
-            );
-        }
-        for change in &app.tags {
-            let _ = writeln!(
-                text,
-                "  tag {}: {} -> {}",
-                change.key,
-                value_or_none(&change.deployed),
-                value_or_none(&change.rendered)
-            );
-        }
-        for change in &app.resource_changes {
-            let _ = writeln!(text, "  {}", describe_change(change));
-        }
-        let _ = writeln!(
-            text,
-            "  cognito attribute: {}",
-            action_name(app.cognito_attribute)
-        );
-        let _ = writeln!(
-            text,
-            "  event stream: {} (now: {})",
-            action_name(app.event_stream),
-            app.event_stream_destination.as_deref().unwrap_or("none")
-        );
-        if let Some(blocked) = &app.blocked {
-            let _ = writeln!(text, "  blocked: {blocked}");
-        }
-        if let Some(diff) = &app.template_diff {
-            text.push_str(&colour_diff(diff, colour));
-        }
+        text.push('\n');
+        text.push_str(&application_plan_text(app, colour));
     }
     let _ = writeln!(
         text,
@@ -152,6 +117,125 @@ pub fn diff_text(report: &DiffReport, colour: bool) -> String {
         }
     );
     text
+}
+
+/// Formats the plan of one application: one line per item, each starting with its action
+/// (create, update, replace, delete, unchanged or blocked), then the template diff.
+pub fn application_plan_text(app: &ApplicationPlan, colour: bool) -> String {
+    let mut text = format!(
+        "{} (stack {}, {})\n",
+        app.name,
+        app.stack,
+        app.stack_status.as_deref().unwrap_or("not deployed")
+    );
+    if let Some(error) = &app.error {
+        let _ = writeln!(text, "  error: {error}");
+        return text;
+    }
+
+    let mut item = |action: ItemAction, description: String| {
+        let _ = writeln!(text, "  {} {description}", action_label(action, colour));
+    };
+    item(app.stack_action, format!("stack {}", app.stack));
+    for change in &app.parameters {
+        item(
+            diff::value_action(change),
+            format!(
+                "parameter {}: {} -> {}",
+                change.key,
+                value_or_none(&change.deployed),
+                value_or_none(&change.rendered)
+            ),
+        );
+    }
+    for change in &app.tags {
+        item(
+            diff::value_action(change),
+            format!(
+                "tag {}: {} -> {}",
+                change.key,
+                value_or_none(&change.deployed),
+                value_or_none(&change.rendered)
+            ),
+        );
+    }
+    for change in &app.resource_changes {
+        item(diff::resource_action(change), resource_description(change));
+    }
+    for artifact in &app.artifacts {
+        item(
+            artifact.action,
+            format!(
+                "artifact {} ({}) {}",
+                artifact.function, artifact.architecture, artifact.key
+            ),
+        );
+    }
+    item(
+        app.cognito_attribute,
+        format!("cognito attribute {}", app.cognito_attribute_name),
+    );
+    item(app.event_stream, event_stream_description(app));
+
+    if let Some(blocked) = &app.blocked {
+        let _ = writeln!(text, "  blocked: {blocked}");
+    }
+    if let Some(diff) = &app.template_diff {
+        let _ = writeln!(text, "  template diff:");
+        text.push_str(&colour_diff(diff, colour));
+    }
+    text
+}
+
+/// Formats one resource action of a change set with its plan action in front.
+pub fn resource_line(change: &ResourceChange, colour: bool) -> String {
+    format!(
+        "{} {}",
+        action_label(diff::resource_action(change), colour),
+        resource_description(change)
+    )
+}
+
+fn resource_description(change: &ResourceChange) -> String {
+    let mut line = format!("resource {} ({})", change.logical_id, change.resource_type);
+    if !change.changed.is_empty() {
+        let _ = write!(line, " [{}]", change.changed.join(", "));
+    }
+    match change.replacement.as_deref() {
+        Some("True") => {
+            line.push_str(": REPLACEMENT, the resource is recreated and loses its data")
+        }
+        Some("Conditional") => {
+            line.push_str(": MAY BE REPLACED, the resource may be recreated and lose its data")
+        }
+        _ => {}
+    }
+    line
+}
+
+fn event_stream_description(app: &ApplicationPlan) -> String {
+    let now = app.event_stream_destination.as_deref().unwrap_or("none");
+    match app.event_stream {
+        ItemAction::Unchanged => format!("event stream to {now}"),
+        ItemAction::Blocked | ItemAction::Delete => format!("event stream (now: {now})"),
+        _ => format!("event stream to {} (now: {now})", app.event_stream_target),
+    }
+}
+
+/// Returns the action name padded to one column width, coloured when `colour` is set.
+fn action_label(action: ItemAction, colour: bool) -> String {
+    let name = format!("{:<9}", action_name(action));
+    if !colour {
+        return name;
+    }
+    let code = match action {
+        ItemAction::Create => "32",
+        ItemAction::Update => "33",
+        ItemAction::Replace | ItemAction::Delete => "31",
+        ItemAction::Blocked => "1;31",
+        ItemAction::Unchanged => "2",
+    };
+    format!("\x1b[{code}m{name}\x1b[0m")
 }
 
 fn colour_diff(diff: &str, colour: bool) -> String {
@@ -257,4 +341,110 @@ pub fn package_text(set: &ArtifactSet) -> String {
         );
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+
+    use super::*;
+    use crate::diff::ArtifactPlan;
+    use crate::plan::ValueChange;
+
+    fn plan() -> ApplicationPlan {
+        ApplicationPlan {
+            name: "shop".to_owned(),
+            stack: "pinpoint-attribution-dev-shop".to_owned(),
+            stack_status: Some("UPDATE_COMPLETE".to_owned()),
+            stack_action: ItemAction::Update,
+            template_diff: Some("--- a\n+++ b\n@@ -1 +1 @@\n-x\n+y\n".to_owned()),
+            parameters: vec![ValueChange {
+                key: "LookbackDays".to_owned(),
+                deployed: Some("7".to_owned()),
+                rendered: Some("21".to_owned()),
+            }],
+            tags: vec![ValueChange {
+                key: "team".to_owned(),
+                deployed: Some("growth".to_owned()),
+                rendered: None,
+            }],
+            resource_changes: vec![ResourceChange {
+                action: "Modify".to_owned(),
+                logical_id: "AttributionTable".to_owned(),
+                resource_type: "AWS::DynamoDB::Table".to_owned(),
+                replacement: Some("True".to_owned()),
+                changed: vec!["KeySchema".to_owned()],
+            }],
+            artifacts: vec![ArtifactPlan {
+                function: "tagging".to_owned(),
+                architecture: "arm64".to_owned(),
+                key: "pinpoint-attribution/lambda/tagging/arm64/00.zip".to_owned(),
+                action: ItemAction::Create,
+            }],
+            cognito_attribute_name: "custom:campaign".to_owned(),
+            cognito_attribute: ItemAction::Unchanged,
+            event_stream: ItemAction::Create,
+            event_stream_destination: None,
+            event_stream_target: "arn:aws:kinesis:eu-west-1:1:stream/s-events".to_owned(),
+            blocked: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn plan_text_marks_every_item() {
+        let text = application_plan_text(&plan(), false);
+        let lines: Vec<&str> = text.lines().collect();
+
+        assert_eq!(
+            lines[0],
+            "shop (stack pinpoint-attribution-dev-shop, UPDATE_COMPLETE)"
+        );
+        assert!(lines.contains(&"  update    stack pinpoint-attribution-dev-shop"));
+        assert!(lines.contains(&"  update    parameter LookbackDays: 7 -> 21"));
+        assert!(lines.contains(&"  delete    tag team: growth -> (none)"));
+        assert!(lines.contains(
+            &"  replace   resource AttributionTable (AWS::DynamoDB::Table) [KeySchema]: REPLACEMENT, the resource is recreated and loses its data"
+        ));
+        assert!(lines.contains(
+            &"  create    artifact tagging (arm64) pinpoint-attribution/lambda/tagging/arm64/00.zip"
+        ));
+        assert!(lines.contains(&"  unchanged cognito attribute custom:campaign"));
+        assert!(lines.contains(
+            &"  create    event stream to arn:aws:kinesis:eu-west-1:1:stream/s-events (now: none)"
+        ));
+        assert!(lines.contains(&"-x") && lines.contains(&"+y"), "{text}");
+        assert!(!text.contains('\x1b'), "no colour was requested: {text}");
+    }
+
+    #[test]
+    fn plan_text_colours_actions_and_diff() {
+        let text = application_plan_text(&plan(), true);
+
+        assert!(text.contains("\x1b[33mupdate   \x1b[0m stack"), "{text}");
+        assert!(text.contains("\x1b[31mreplace  \x1b[0m resource"), "{text}");
+        assert!(text.contains("\x1b[32m+y\x1b[0m"), "{text}");
+        assert!(text.contains("\x1b[31m-x\x1b[0m"), "{text}");
+    }
+
+    #[test]
+    fn plan_text_of_failed_inspection_shows_only_error() {
+        let mut failed = plan();
+        failed.error = Some("GetApp failed".to_owned());
+
+        let text = application_plan_text(&failed, false);
+
+        assert_eq!(
+            text,
+            "shop (stack pinpoint-attribution-dev-shop, UPDATE_COMPLETE)\n  error: GetApp failed\n"
+        );
+    }
+
+    #[test]
+    fn colour_only_on_terminal_without_no_color() {
+        assert!(colour_wanted(true, None));
+        assert!(colour_wanted(true, Some(OsStr::new(""))));
+        assert!(!colour_wanted(true, Some(OsStr::new("1"))));
+        assert!(!colour_wanted(false, None));
+    }
 }

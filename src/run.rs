@@ -58,7 +58,8 @@ async fn dispatch(cli: Cli) -> Result<i32, BoxError> {
         Command::Diff {
             artifacts,
             exit_code,
-        } => diff_command(&cli, artifacts, *exit_code).await,
+            timeout,
+        } => diff_command(&cli, artifacts, *exit_code, Duration::from_secs(*timeout)).await,
         Command::Apply {
             artifacts,
             concurrency,
@@ -76,6 +77,7 @@ async fn dispatch(cli: Cli) -> Result<i32, BoxError> {
             timeout,
         } => destroy_command(&cli, *yes, *concurrency, Duration::from_secs(*timeout)).await,
         Command::Status => status_command(&cli).await,
+        Command::Completions { shell } => Ok(completions_command(*shell)),
     }
 }
 
@@ -165,11 +167,16 @@ fn absolute(base: &Path, path: &Path) -> PathBuf {
     }
 }
 
-async fn diff_command(cli: &Cli, artifacts: &Path, exit_code: bool) -> Result<i32, BoxError> {
+async fn diff_command(
+    cli: &Cli,
+    artifacts: &Path,
+    exit_code: bool,
+    timeout: Duration,
+) -> Result<i32, BoxError> {
     let artifacts = ArtifactSet::load(artifacts)?;
     let session = open_session(cli).await?;
-    let report = diff::diff(&session, &artifacts).await?;
-    let colour = cli.output == OutputFormat::Text && std::io::stdout().is_terminal();
+    let report = diff::diff(&session, &artifacts, timeout).await?;
+    let colour = cli.output == OutputFormat::Text && output::colour_enabled(std::io::stdout());
     output::print(cli.output, &report, |report| {
         output::diff_text(report, colour)
     });
@@ -253,6 +260,14 @@ fn confirm_destroy(session: &Session) -> Result<(), BoxError> {
         );
     }
     Ok(())
+}
+
+/// Writes the completion script of `shell` to stdout. It needs no environment file.
+fn completions_command(shell: clap_complete::Shell) -> i32 {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    let name = command.get_name().to_owned();
+    clap_complete::generate(shell, &mut command, name, &mut std::io::stdout());
+    EXIT_OK
 }
 
 async fn status_command(cli: &Cli) -> Result<i32, BoxError> {

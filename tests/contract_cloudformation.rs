@@ -372,8 +372,59 @@ async fn wait_times_out_with_a_hint() {
     .expect_err("the wait is bounded");
 
     assert!(matches!(error, StackError::TimedOut { .. }), "{error}");
+    let message = error.to_string();
+    assert!(message.contains("within 0 s"), "{message}");
+    assert!(message.contains("UPDATE_IN_PROGRESS"), "{message}");
     assert!(
-        error.to_string().contains("pinpoint-attribution status"),
+        message.contains(&format!(
+            "aws cloudformation describe-stack-events --stack-name {STACK}"
+        )),
+        "{message}"
+    );
+    assert!(message.contains("raise --timeout"), "{message}");
+}
+
+#[tokio::test]
+async fn change_set_wait_is_bounded_by_timeout() {
+    let create = mock!(Client::create_change_set).then_output(created);
+    let describe = mock!(Client::describe_change_set).then_output(|| {
+        DescribeChangeSetOutput::builder()
+            .change_set_id(CHANGE_SET_ARN)
+            .status(ChangeSetStatus::CreateInProgress)
+            .build()
+    });
+    let delete = mock!(Client::delete_change_set)
+        .match_requests(|input| input.change_set_name() == Some(CHANGE_SET_ARN))
+        .then_output(|| DeleteChangeSetOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&create, &describe, &delete]
+    );
+
+    let empty = BTreeMap::new();
+    let started = std::time::Instant::now();
+    let error = cloudformation::create_change_set_within(
+        &client,
+        &request(&empty),
+        Duration::from_millis(700),
+    )
+    .await
+    .expect_err("the wait is bounded");
+
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert!(matches!(error, StackError::TimedOut { .. }), "{error}");
+    assert!(
+        error.to_string().contains("change set CREATE_IN_PROGRESS"),
         "{error}"
+    );
+    assert_eq!(
+        delete.num_calls(),
+        1,
+        "the unfinished change set is deleted"
     );
 }

@@ -5,8 +5,6 @@ mod render_support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pinpoint_attribution::config;
-use pinpoint_attribution::render;
 use render_support::*;
 
 fn cfn_lint() -> PathBuf {
@@ -19,68 +17,10 @@ fn cfn_lint() -> PathBuf {
     path
 }
 
-/// Variants of one application's stack, by file name.
-fn variants() -> Vec<(&'static str, String)> {
-    vec![
-        ("default", environment_yaml("", "")),
-        ("protected", environment_yaml("protected: true\n", "")),
-        ("x86_64", environment_yaml("", "architecture: x86_64\n")),
-        (
-            "journey-id",
-            environment_yaml("", "campaign_value: journey_id\n"),
-        ),
-        (
-            "explicit-bucket",
-            environment_yaml("artifacts_bucket: team-artifacts.example\n", ""),
-        ),
-        (
-            "special-tags",
-            environment_yaml(
-                "tags:\n  team: \"R+D / growth = team @ hq: 1\"\n  cost-center: \"\"\n",
-                "",
-            ),
-        ),
-        (
-            "limits",
-            environment_yaml(
-                "",
-                "memory_mb: 10240\ntimeout_seconds: 900\nbatch_size: 10000\nmaximum_retry_attempts: 10000\nlog_retention_days: 3653\nlookback_days: 365\n",
-            ),
-        ),
-        (
-            "minimums",
-            environment_yaml(
-                "",
-                "memory_mb: 128\ntimeout_seconds: 1\nbatch_size: 1\nmaximum_retry_attempts: 0\nlog_retention_days: 1\nlookback_days: 1\n",
-            ),
-        ),
-    ]
-}
-
 #[test]
 fn rendered_templates_pass_cfn_lint() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let (_artifacts_dir, artifacts) = artifacts();
-    let mut files = Vec::new();
-
-    for (name, yaml) in variants() {
-        let stack = render_yaml(&yaml);
-        let path = dir.path().join(format!("{name}.yaml"));
-        std::fs::write(&path, &stack.template).expect("write template");
-        files.push(path);
-    }
-    for environment_file in ["environments/local.yaml", "environments/example.yaml"] {
-        let environment =
-            config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(environment_file))
-                .unwrap_or_else(|error| panic!("{error}"));
-        for application in &environment.applications {
-            let stack =
-                render::render_application(&environment, application, &artifacts).expect("render");
-            let path = dir.path().join(format!("{}.yaml", stack.stack_name));
-            std::fs::write(&path, &stack.template).expect("write template");
-            files.push(path);
-        }
-    }
+    let files = write_rendered_variants(dir.path());
 
     // One run for all files: cfn-lint takes over a second to start.
     let output = Command::new(cfn_lint())

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use pinpoint_attribution::artifacts::{
     Architecture, Artifact, ArtifactSet, Function, MANIFEST_FILE, Manifest,
@@ -100,4 +100,69 @@ pub fn properties<'a>(template: &'a serde_json::Value, logical_id: &str) -> &'a 
         "template has no resource {logical_id}"
     );
     &resource["Properties"]
+}
+
+/// Variants of one application's stack, by file name.
+pub fn variants() -> Vec<(&'static str, String)> {
+    vec![
+        ("default", environment_yaml("", "")),
+        ("protected", environment_yaml("protected: true\n", "")),
+        ("x86_64", environment_yaml("", "architecture: x86_64\n")),
+        (
+            "journey-id",
+            environment_yaml("", "campaign_value: journey_id\n"),
+        ),
+        (
+            "explicit-bucket",
+            environment_yaml("artifacts_bucket: team-artifacts.example\n", ""),
+        ),
+        (
+            "special-tags",
+            environment_yaml(
+                "tags:\n  team: \"R+D / growth = team @ hq: 1\"\n  cost-center: \"\"\n",
+                "",
+            ),
+        ),
+        (
+            "limits",
+            environment_yaml(
+                "",
+                "memory_mb: 10240\ntimeout_seconds: 900\nbatch_size: 10000\nmaximum_retry_attempts: 10000\nlog_retention_days: 3653\nlookback_days: 365\n",
+            ),
+        ),
+        (
+            "minimums",
+            environment_yaml(
+                "",
+                "memory_mb: 128\ntimeout_seconds: 1\nbatch_size: 1\nmaximum_retry_attempts: 0\nlog_retention_days: 1\nlookback_days: 1\n",
+            ),
+        ),
+    ]
+}
+
+/// Writes every variant and every application of the shipped environment files as
+/// `<name>.yaml` into `dir`, for the linters, and returns the paths.
+pub fn write_rendered_variants(dir: &Path) -> Vec<PathBuf> {
+    let (_artifacts_dir, artifacts) = artifacts();
+    let mut files = Vec::new();
+
+    for (name, yaml) in variants() {
+        let stack = render_yaml(&yaml);
+        let path = dir.join(format!("{name}.yaml"));
+        std::fs::write(&path, &stack.template).expect("write template");
+        files.push(path);
+    }
+    for environment_file in ["environments/local.yaml", "environments/example.yaml"] {
+        let environment =
+            config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(environment_file))
+                .unwrap_or_else(|error| panic!("{error}"));
+        for application in &environment.applications {
+            let stack =
+                render::render_application(&environment, application, &artifacts).expect("render");
+            let path = dir.join(format!("{}.yaml", stack.stack_name));
+            std::fs::write(&path, &stack.template).expect("write template");
+            files.push(path);
+        }
+    }
+    files
 }

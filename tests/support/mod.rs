@@ -144,6 +144,7 @@ pub struct ApplyApplicationJson {
     pub resource_changes: Vec<serde_json::Value>,
     pub cognito_attribute: String,
     pub event_stream: String,
+    pub outputs: std::collections::BTreeMap<String, String>,
 }
 
 impl ApplyJson {
@@ -158,11 +159,13 @@ impl ApplyJson {
     }
 
     pub fn action_of(&self, name: &str) -> &str {
-        &self
-            .applications
+        &self.application(name).action
+    }
+
+    pub fn application(&self, name: &str) -> &ApplyApplicationJson {
+        self.applications
             .iter()
             .find(|app| app.name == name)
             .unwrap_or_else(|| panic!("no application {name} in the apply output"))
-            .action
     }
 }
