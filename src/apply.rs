@@ -279,12 +279,14 @@ impl Run<'_> {
     ///
     /// The change set's resource actions follow when the change set exists.
     fn show_plan(&self, inspection: &plan::Inspection) {
-        let plan =
+        let mut plan =
             diff::plan_from_inspection(self.context, self.application, &self.rendered, inspection);
         if !plan.has_changes() {
             self.progress.line("no changes");
             return;
         }
+        // The change set's own resource actions are printed once it exists.
+        plan.resource_changes.clear();
         let colour = output::colour_enabled(std::io::stderr());
         self.progress
             .block(&output::application_plan_text(&plan, colour));

@@ -137,7 +137,7 @@ pub enum StackError {
         reason: String,
     },
     #[error(
-        "stack {stack} did not finish within {seconds} s (last status {status}); CloudFormation may still be working on it: check its events (`aws cloudformation describe-stack-events --stack-name {stack}`), raise --timeout if it is only slow, then run the command again"
+        "stack {stack} timed out after {seconds} s in status {status}. CloudFormation may still be working on it: check its events with `aws cloudformation describe-stack-events --stack-name {stack}`, raise --timeout if it is only slow, then run the command again"
     )]
     TimedOut {
         stack: String,

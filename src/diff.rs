@@ -242,7 +242,7 @@ async fn plan_artifacts(
     })
 }
 
-/// What the plan of one application needs besides the application itself.
+/// Inputs of an application's plan besides the application itself.
 pub struct PlanContext<'a> {
     pub session: &'a Session,
     pub artifacts: &'a ArtifactSet,
@@ -301,7 +301,7 @@ fn empty_plan(
     }
 }
 
-/// The zips of the application's functions, each marked `create` when it is uploaded.
+/// Lists the zips of the application's functions, each marked `create` when apply uploads it.
 fn plan_application_artifacts(
     context: &PlanContext<'_>,
     application: &Application,

@@ -413,7 +413,8 @@ mod tests {
         assert!(lines.contains(
             &"  create    event stream to arn:aws:kinesis:eu-west-1:1:stream/s-events (now: none)"
         ));
-        assert!(lines.contains(&"-x") && lines.contains(&"+y"), "{text}");
+        assert!(lines.contains(&"-x"), "{text}");
+        assert!(lines.contains(&"+y"), "{text}");
         assert!(!text.contains('\x1b'), "no colour was requested: {text}");
     }
 

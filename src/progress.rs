@@ -1,14 +1,14 @@
 //! Progress on stderr, so stdout carries only the command's result.
 //!
-//! Two modes: plain lines (`[application] message`, one per event) when stderr is not a
-//! terminal, as in CI logs; and a live view on a terminal, where each application has one
-//! line that its latest message replaces, redrawn in place below the permanent output.
+//! When stderr is not a terminal (a CI log), every message is one plain line such as
+//! `[application] message`. On a terminal, each application has one line that its latest
+//! message replaces, redrawn in place below the permanent output.
 
 use std::fmt::Display;
 use std::io::{IsTerminal, Write};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
-/// How progress is shown.
+/// Display mode of the progress messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// One line per message, prefixed with the application's name.

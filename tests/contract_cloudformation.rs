@@ -373,7 +373,7 @@ async fn wait_times_out_with_a_hint() {
 
     assert!(matches!(error, StackError::TimedOut { .. }), "{error}");
     let message = error.to_string();
-    assert!(message.contains("within 0 s"), "{message}");
+    assert!(message.contains("timed out after 0 s"), "{message}");
     assert!(message.contains("UPDATE_IN_PROGRESS"), "{message}");
     assert!(
         message.contains(&format!(
