@@ -96,7 +96,7 @@ pub enum Command {
         /// Applications deployed at the same time.
         #[arg(long, value_name = "N", default_value_t = 4)]
         concurrency: usize,
-        /// Maximum wait for one stack operation, in seconds.
+        /// Maximum wait for one change set or stack operation, in seconds.
         #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
         timeout: u64,
     },

@@ -1,6 +1,6 @@
-//! What a CI pipeline sees: plain progress lines on a stderr that is no terminal, the plan
-//! before apply changes anything, stack outputs in `apply` and `status` on every run, and the
-//! shell completion scripts.
+//! Output that a CI pipeline reads: plain progress lines on a stderr that is no terminal, the
+//! plan before apply changes anything, stack outputs in `apply` and `status` on every run,
+//! and the shell completion scripts.
 
 mod support;
 
@@ -35,7 +35,7 @@ async fn apply_progress_is_plain_lines_without_terminal() {
     let apps = vec![seed_application(&config, "shop", 7).await];
     let env_file = path_arg(&write_environment(dir.path(), "plain", &apps, ""));
 
-    // The test harness pipes stderr, so the deployer sees no terminal.
+    // The test harness pipes stderr, so stderr is no terminal for the deployer.
     let apply = deployer(
         &emulator,
         &["--env", &env_file, "apply", "--artifacts", &artifacts],
@@ -69,8 +69,10 @@ async fn apply_progress_is_plain_lines_without_terminal() {
         .iter()
         .rposition(|line| *line == "[shop] created")
         .unwrap_or_else(|| panic!("no outcome line:\n{progress}"));
-    assert!(plan < attribute && attribute < change_set, "{progress}");
-    assert!(change_set < event && event < outcome, "{progress}");
+    assert!(plan < attribute, "{progress}");
+    assert!(attribute < change_set, "{progress}");
+    assert!(change_set < event, "{progress}");
+    assert!(event < outcome, "{progress}");
 }
 
 #[tokio::test]

@@ -135,7 +135,7 @@ fn value_change(key: &str, deployed: Option<&str>, rendered: Option<&str>) -> Va
     }
 }
 
-/// A plan in which every array has an element, so every field appears.
+/// Builds a plan in which every array has an element, so every field appears.
 fn populated_report() -> DiffReport {
     let application = ApplicationPlan {
         name: "shop".to_owned(),

@@ -37,7 +37,7 @@ fn run_checkov(dir: &Path) -> Value {
         .output()
         .expect("run checkov");
 
-    // checkov exits with 1 when a check fails; the report says which.
+    // checkov exits with 1 when a check fails, and the report names the check.
     assert!(
         matches!(output.status.code(), Some(0 | 1)),
         "checkov failed (exit {:?}):\n{}",
