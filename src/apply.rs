@@ -169,6 +169,13 @@ async fn upload_artifacts(
         }
         progress.line(format!("creating bucket {bucket}"));
         upload::create_bucket(&session.clients, &bucket, &session.environment.region).await?;
+    } else if session.environment.artifacts_bucket.is_none()
+        && !upload::bucket_is_secured(&session.clients, &bucket).await?
+    {
+        progress.line(format!(
+            "securing bucket {bucket}: an earlier apply stopped before it set encryption and the public access block"
+        ));
+        upload::secure_bucket(&session.clients, &bucket).await?;
     }
 
     let missing = upload::missing_artifacts(&session.clients, &bucket, needed).await?;

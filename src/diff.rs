@@ -121,10 +121,17 @@ async fn plan_artifacts(
         });
     }
 
+    let own_bucket = session.environment.artifacts_bucket.is_none();
+    let bucket_action =
+        if own_bucket && !upload::bucket_is_secured(&session.clients, &bucket).await? {
+            ItemAction::Update
+        } else {
+            ItemAction::Unchanged
+        };
     let missing = upload::missing_artifacts(&session.clients, &bucket, needed).await?;
     Ok(ArtifactsPlan {
         bucket,
-        bucket_action: ItemAction::Unchanged,
+        bucket_action,
         upload: missing.iter().map(|artifact| artifact.s3_key()).collect(),
     })
 }
