@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::cloudformation::{self, DeployedStack, ResourceChange, StackError, StackState};
-use crate::config::Application;
+use crate::config::{Application, EventStreamMode};
 use crate::render::{RenderedStack, outputs};
 use crate::session::Session;
 use crate::wiring::{self, AttributeState, EventStreamTarget, WiringError};
@@ -196,21 +196,37 @@ pub fn event_stream_target(stack: &DeployedStack) -> Option<EventStreamTarget> {
 
 /// Decides what to do with the application's event stream.
 ///
-/// `ours` is the stream ARN the stack has (or will have); `wanted` is the full target when the
-/// stack's outputs are known. A destination that is not the product's stream is never
-/// replaced: the plan is blocked with a reason naming the current destination.
+/// `ours` is the ARN of the stream the stack creates in mode `create`; `wanted` is the full
+/// target when the stack's outputs are known. In mode `create`, a destination that is not
+/// the product's stream is replaced only with `replace_existing: true`; otherwise the plan is
+/// blocked with a reason naming the current destination. In mode `existing` the event stream
+/// stays as it is, unless it still sends to the stream that the stack created before (which
+/// this deployer set): that setting is deleted.
 pub fn plan_event_stream(
     application: &Application,
     current: Option<&EventStreamTarget>,
     ours: &str,
     wanted: Option<&EventStreamTarget>,
 ) -> (ItemAction, Option<String>) {
+    let replace_existing = match &application.settings.event_stream {
+        EventStreamMode::Existing { .. } => {
+            let action = match current {
+                Some(current) if current.destination_arn == ours => ItemAction::Delete,
+                _ => ItemAction::Unchanged,
+            };
+            return (action, None);
+        }
+        EventStreamMode::Create { replace_existing } => *replace_existing,
+    };
     match current {
         None => (ItemAction::Create, None),
+        Some(current) if current.destination_arn != ours && replace_existing => {
+            (ItemAction::Replace, None)
+        }
         Some(current) if current.destination_arn != ours => (
             ItemAction::Blocked,
             Some(format!(
-                "Pinpoint application {} already streams its events to {}, which pinpoint-attribution did not set; it replaces no destination it does not own, so remove that event stream first or deploy against another application",
+                "Pinpoint application {} already streams its events to {}, which pinpoint-attribution did not set, and apply replaces no destination it does not own; if that is a Kinesis data stream, set `event_stream: {{mode: existing, stream_arn: ...}}` to read it; to send the events to a new stream instead, set `event_stream: {{replace_existing: true}}`",
                 application.pinpoint_app_id, current.destination_arn
             )),
         ),
