@@ -71,7 +71,7 @@ def patch_pinpoint_creation_date() -> None:
 def patch_termination_protection() -> None:
     """Implement UpdateTerminationProtection.
 
-    moto 5.2.6 answers UpdateTerminationProtection with HTTP 500 (NotImplementedError), so a
+    moto 5.2.6 responds to UpdateTerminationProtection with HTTP 500 (NotImplementedError), so a
     stack created through a change set can never get termination protection, although
     DescribeStacks reports the stack's EnableTerminationProtection flag. AWS sets the flag
     and returns the stack id. DeleteStack still ignores the flag, as moto always did.

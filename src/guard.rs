@@ -35,18 +35,18 @@ pub const DATA_RESOURCES: &[DataResource] = &[
 pub struct DataResource {
     pub logical_id: &'static str,
     pub resource_type: &'static str,
-    /// What is lost, as a clause for messages.
+    /// Description of the data lost, as a clause for messages.
     pub loss: &'static str,
 }
 
-/// Returns the data resource of this type, if the type holds data.
+/// Returns the data resource of this type, if resources of the type store data.
 pub fn data_resource(resource_type: &str) -> Option<&'static DataResource> {
     DATA_RESOURCES
         .iter()
         .find(|resource| resource.resource_type == resource_type)
 }
 
-/// Returns whether `change` replaces or deletes a resource that holds data.
+/// Returns whether `change` replaces or deletes a resource that stores data.
 pub fn loses_data(change: &ResourceChange) -> bool {
     data_resource(&change.resource_type).is_some() && change.destroys_resource()
 }

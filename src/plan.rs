@@ -198,7 +198,7 @@ pub fn event_stream_target(stack: &DeployedStack) -> Option<EventStreamTarget> {
 ///
 /// `ours` is the ARN of the stream the stack creates in mode `create`; `wanted` is the full
 /// target when the stack's outputs are known. In mode `create`, a destination that is not
-/// the product's stream is replaced only with `replace_existing: true`; otherwise the plan is
+/// the product's stream is replaced only with `replace_existing: true`. Without it the plan is
 /// blocked with a reason naming the current destination. In mode `existing` the event stream
 /// stays as it is, unless it still sends to the stream that the stack created before (which
 /// this deployer set): that setting is deleted.

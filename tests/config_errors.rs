@@ -812,7 +812,7 @@ applications:
 }
 
 #[test]
-fn event_stream_keys_of_the_other_mode_are_rejected() {
+fn event_stream_keys_of_other_mode() {
     let arn_in_create = with_application_lines(
         "    event_stream:\n      stream_arn: arn:aws:kinesis:eu-west-1:123456789012:stream/events\n",
     );

@@ -381,7 +381,7 @@ async fn wait_times_out_with_a_hint() {
     );
 }
 
-/// A ready change set whose changes are given as (action, logical id, type, replacement).
+/// Builds a ready change set from (action, logical id, type, replacement) tuples.
 fn change_set_with(
     changes: &[(ChangeAction, &str, &str, Option<Replacement>)],
 ) -> DescribeChangeSetOutput {
@@ -409,7 +409,7 @@ fn change_set_with(
 
 #[tokio::test]
 async fn replaced_table_is_refused_and_change_set_deleted() {
-    // CloudFormation's answer to a renamed table: Modify with Replacement True. moto reports
+    // CloudFormation's response to a renamed table: Modify with Replacement True. moto reports
     // no Replacement at all, so this path is only reachable with a recorded response.
     let create = mock!(Client::create_change_set).then_output(created);
     let describe = mock!(Client::describe_change_set).then_output(|| {

@@ -33,7 +33,7 @@ fn run(emulator: &Emulator, env_file: &str, args: &[&str]) -> std::process::Outp
     deployer(emulator, &full)
 }
 
-/// The plan of `diff --output json`, parsed loosely: the plan document is specified elsewhere.
+/// Parses the plan that `diff --output json` prints into untyped JSON.
 fn plan_of(output: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
         panic!(
@@ -169,7 +169,7 @@ fn event_stream_writes(emulator: &Emulator) -> Vec<testkit::AwsCall> {
 }
 
 #[tokio::test]
-async fn existing_stream_mode_reads_it_and_leaves_event_stream() {
+async fn existing_mode_leaves_event_stream() {
     let emulator = Emulator::start();
     let config = emulator.sdk_config();
     let dir = tempfile::tempdir().expect("temp dir");
@@ -263,7 +263,7 @@ async fn existing_stream_mode_reads_it_and_leaves_event_stream() {
 }
 
 #[tokio::test]
-async fn existing_stream_mode_warns_when_events_go_elsewhere() {
+async fn existing_mode_warns_without_event_stream() {
     let emulator = Emulator::start();
     let config = emulator.sdk_config();
     let dir = tempfile::tempdir().expect("temp dir");

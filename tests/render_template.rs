@@ -129,7 +129,7 @@ fn existing_stream_template(extra_top: &str) -> Value {
 }
 
 #[test]
-fn existing_stream_mode_creates_no_stream_or_pinpoint_role() {
+fn existing_mode_creates_no_stream() {
     let template = existing_stream_template("");
     let resources = template["Resources"].as_object().expect("resources");
 
@@ -148,7 +148,7 @@ fn existing_stream_mode_creates_no_stream_or_pinpoint_role() {
 }
 
 #[test]
-fn existing_stream_mode_reads_the_given_stream() {
+fn existing_mode_reads_given_stream() {
     let template = existing_stream_template("");
 
     assert_eq!(
@@ -168,7 +168,7 @@ fn existing_stream_mode_reads_the_given_stream() {
 }
 
 #[test]
-fn existing_stream_mode_still_retains_the_table_when_protected() {
+fn existing_mode_protected_retains_table() {
     let template = existing_stream_template("protected: true\n");
 
     assert_eq!(
