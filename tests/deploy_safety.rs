@@ -388,6 +388,10 @@ async fn stream_removal_is_refused_without_allow_replace() {
         "{blocked}"
     );
     assert!(blocked.contains("--allow-replace EventStream"), "{blocked}");
+    assert_eq!(
+        plan["applications"][0]["event_stream"], "delete",
+        "the plan removes the setting that sends to the stack's stream"
+    );
     let text = run(&emulator, &existing_file, &["diff"]);
     assert!(
         stdout(&text).contains("DELETION"),
