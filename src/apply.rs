@@ -482,6 +482,10 @@ impl Run<'_> {
 
     /// Turns termination protection on in protected environments and off in the others;
     /// returns whether it changed.
+    ///
+    /// NOTE: change sets cannot set termination protection, so a new stack is unprotected
+    /// from its creation until this call; an apply interrupted in between sets it on the next
+    /// run.
     async fn ensure_termination_protection(
         &mut self,
         stack: &DeployedStack,
