@@ -549,3 +549,53 @@ async fn protected_environment_gets_termination_protection() {
     assert_eq!(exit_code(&destroy), 0, "{}", stderr(&destroy));
     assert!(describe_stack(&config, &stack).await.is_none());
 }
+
+#[tokio::test]
+async fn existing_stream_of_other_account_is_refused() {
+    let emulator = Emulator::start();
+    let config = emulator.sdk_config();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = seed_application(&config, "shop", 7).await;
+    let foreign = "arn:aws:kinesis:eu-west-1:210987654321:stream/analytics-events";
+    let env_file = write_environment(
+        dir.path(),
+        "elsewhere",
+        std::slice::from_ref(&app),
+        &format!("  event_stream: {{mode: existing, stream_arn: \"{foreign}\"}}\n"),
+    );
+    // Without account_id the loader cannot compare accounts, so the plan compares the stream's
+    // account with the credentials' account.
+    let text = std::fs::read_to_string(&env_file).expect("read");
+    let without_account: String = text
+        .lines()
+        .filter(|line| !line.starts_with("account_id:"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(&env_file, without_account).expect("write");
+    let env_file = path_arg(&env_file);
+
+    let diff = run(&emulator, &env_file, &["--output", "json", "diff"]);
+    emulator.start_recording();
+    let apply = run(&emulator, &env_file, &["--output", "json", "apply"]);
+
+    assert_eq!(exit_code(&diff), 1, "{}", stdout(&diff));
+    let blocked = plan_of(&diff)["applications"][0]["blocked"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(blocked.contains("account 210987654321"), "{blocked}");
+    assert_eq!(exit_code(&apply), 1, "{}", stderr(&apply));
+    let error = ApplyJson::parse(&apply).applications[0]
+        .error
+        .clone()
+        .unwrap_or_default();
+    assert!(error.contains("account 210987654321"), "{error}");
+    assert!(error.contains("account 123456789012"), "{error}");
+    let stack_calls: Vec<String> = emulator
+        .recorded_calls()
+        .into_iter()
+        .filter(|call| call.service == "cloudformation" && call.is_mutating())
+        .map(|call| call.action)
+        .collect();
+    assert!(stack_calls.is_empty(), "{stack_calls:?}");
+}
