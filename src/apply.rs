@@ -11,7 +11,8 @@ use crate::cloudformation::{
     self, ChangeSet, ChangeSetRequest, DeployedStack, EventWatcher, ResourceChange, StackError,
     StackState,
 };
-use crate::config::Application;
+use crate::config::{Application, EventStreamMode};
+use crate::guard;
 use crate::plan::{self, ItemAction, PlanError};
 use crate::progress::Progress;
 use crate::render::{self, RenderError, RenderedStack};
@@ -26,6 +27,8 @@ pub struct ApplyOptions {
     pub concurrency: usize,
     /// Maximum wait for one stack operation.
     pub timeout: Duration,
+    /// Logical ids of data resources that a change set may replace or delete.
+    pub allow_replace: Vec<String>,
 }
 
 /// Outcome of one application's stack.
@@ -49,6 +52,12 @@ pub struct ApplicationOutcome {
     pub resource_changes: Vec<ResourceChange>,
     pub cognito_attribute: ItemAction,
     pub event_stream: ItemAction,
+    /// Destination that apply replaced with `replace_existing: true`; `null` otherwise.
+    /// Destroy does not restore it.
+    pub event_stream_replaced: Option<String>,
+    /// Whether the stack has termination protection after the run (on in protected
+    /// environments).
+    pub termination_protection: bool,
 }
 
 /// The artifacts step of an apply run.
@@ -92,6 +101,8 @@ pub enum ApplyError {
     Wiring(#[from] WiringError),
     #[error("{0}")]
     Blocked(String),
+    #[error(transparent)]
+    Guard(#[from] guard::GuardError),
     #[error(
         "stack {stack} has no output {output}; the stack was not made by this version of pinpoint-attribution"
     )]
@@ -212,6 +223,8 @@ async fn apply_application(
         resource_changes: Vec::new(),
         cognito_attribute: ItemAction::Unchanged,
         event_stream: ItemAction::Unchanged,
+        event_stream_replaced: None,
+        termination_protection: false,
     };
     let mut run = Run {
         session,
@@ -250,12 +263,15 @@ impl Run<'_> {
         let deployed = self
             .converge_stack(inspection.stack, inspection.template)
             .await?;
+        let protection_changed = self.ensure_termination_protection(&deployed).await?;
         self.ensure_attribute(inspection.attribute).await?;
         self.ensure_event_stream(&deployed, inspection.event_stream)
             .await?;
 
         if self.outcome.action == Action::Unchanged
-            && (self.outcome.cognito_attribute.is_change() || self.outcome.event_stream.is_change())
+            && (protection_changed
+                || self.outcome.cognito_attribute.is_change()
+                || self.outcome.event_stream.is_change())
         {
             self.outcome.action = Action::Updated;
         }
@@ -367,6 +383,14 @@ impl Run<'_> {
                 changes,
             } => {
                 self.outcome.resource_changes = changes;
+                guard::enforce(
+                    &self.session.clients.cloudformation,
+                    &arn,
+                    &self.rendered.stack_name,
+                    &self.outcome.resource_changes,
+                    &self.options.allow_replace,
+                )
+                .await?;
                 let updated = self
                     .execute_change_set(&arn, &stack_id, "UPDATE_COMPLETE")
                     .await?;
@@ -463,11 +487,43 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Turns termination protection on in protected environments and off in the others;
+    /// returns whether it changed.
+    ///
+    /// NOTE: change sets cannot set termination protection, so a new stack is unprotected
+    /// from its creation until this call; an apply interrupted in between sets it on the next
+    /// run.
+    async fn ensure_termination_protection(
+        &mut self,
+        stack: &DeployedStack,
+    ) -> Result<bool, ApplyError> {
+        let wanted = self.session.environment.protected;
+        self.outcome.termination_protection = wanted;
+        if stack.termination_protection == wanted {
+            return Ok(false);
+        }
+        cloudformation::update_termination_protection(
+            &self.session.clients.cloudformation,
+            &stack.id,
+            wanted,
+        )
+        .await?;
+        self.progress.line(if wanted {
+            "turned termination protection on: the environment is protected"
+        } else {
+            "turned termination protection off: the environment is no longer protected"
+        });
+        Ok(true)
+    }
+
     async fn ensure_event_stream(
         &mut self,
         stack: &DeployedStack,
         current: Option<wiring::EventStreamTarget>,
     ) -> Result<(), ApplyError> {
+        if let EventStreamMode::Existing { stream_arn } = &self.application.settings.event_stream {
+            return self.leave_event_stream(stream_arn, current).await;
+        }
         let wanted = plan::event_stream_target(stack).ok_or_else(|| ApplyError::MissingOutput {
             stack: stack.name.clone(),
             output: format!(
@@ -495,6 +551,15 @@ impl Run<'_> {
                     &wanted,
                 )
                 .await?;
+                if action == ItemAction::Replace
+                    && let Some(replaced) = current
+                {
+                    self.progress.line(format!(
+                        "replaced the event stream destination {} (replace_existing: true); destroy does not restore it",
+                        replaced.destination_arn
+                    ));
+                    self.outcome.event_stream_replaced = Some(replaced.destination_arn);
+                }
                 self.progress.line(format!(
                     "event stream now sends to {}",
                     wanted.destination_arn
@@ -503,6 +568,39 @@ impl Run<'_> {
                 Ok(())
             }
         }
+    }
+
+    /// Mode `existing`: leaves the application's event stream as it is, and warns when it
+    /// does not send to the stream the tagging function reads. The one exception is a
+    /// setting that still sends to the stream this stack created before: the deployer set it,
+    /// and that stream is gone, so it is deleted.
+    async fn leave_event_stream(
+        &mut self,
+        stream_arn: &str,
+        current: Option<wiring::EventStreamTarget>,
+    ) -> Result<(), ApplyError> {
+        let ours = self.session.expected_stream_arn(self.application);
+        let (action, _) = plan::plan_event_stream(self.application, current.as_ref(), &ours, None);
+        if action == ItemAction::Delete {
+            wiring::delete_event_stream(&self.session.clients, &self.application.pinpoint_app_id)
+                .await?;
+            self.progress.line(format!(
+                "removed the event stream that sent to {ours}, the stream this stack no longer has"
+            ));
+            self.outcome.event_stream = ItemAction::Delete;
+            return Ok(());
+        }
+        match current {
+            Some(current) if current.destination_arn == stream_arn => {}
+            Some(current) => self.progress.line(format!(
+                "warning: the application's event stream sends to {}, not to {stream_arn}, so the tagging function receives no events from it; event_stream mode existing leaves the setting alone",
+                current.destination_arn
+            )),
+            None => self.progress.line(format!(
+                "warning: the application has no event stream, so {stream_arn} receives none of its events; event_stream mode existing leaves the setting alone"
+            )),
+        }
+        Ok(())
     }
 }
 
@@ -539,6 +637,9 @@ pub fn describe_change(change: &ResourceChange) -> String {
         "{:<8} {:<40} {}",
         change.action, change.resource_type, change.logical_id
     );
+    if change.action == "Remove" && guard::loses_data(change) {
+        line.push_str("  DELETION (its data is lost unless the deployed template retains it)");
+    }
     match change.replacement.as_deref() {
         Some("True") => {
             line.push_str("  REPLACEMENT (the resource is recreated; its data is lost)")

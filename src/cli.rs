@@ -84,6 +84,10 @@ pub enum Command {
         /// Exit with 2 when there are changes, 0 when there are none, 1 on error.
         #[arg(long)]
         exit_code: bool,
+        /// Plan as `apply --allow-replace LOGICAL_ID` would: let a change set replace or
+        /// delete this data resource (AttributionTable or EventStream). Repeatable.
+        #[arg(long, value_name = "LOGICAL_ID")]
+        allow_replace: Vec<String>,
     },
     /// Create or update every application's stack, attribute and event stream.
     Apply {
@@ -96,6 +100,11 @@ pub enum Command {
         /// Maximum wait for one stack operation, in seconds.
         #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
         timeout: u64,
+        /// Let a change set replace or delete this data resource (AttributionTable or
+        /// EventStream), losing its data. Without it, apply refuses such a change set.
+        /// Repeatable.
+        #[arg(long, value_name = "LOGICAL_ID")]
+        allow_replace: Vec<String>,
     },
     /// Remove the event streams this deployer set and delete the stacks.
     Destroy {

@@ -7,6 +7,7 @@ use crate::apply::{ApplyError, needed_artifacts, render_all};
 use crate::artifacts::ArtifactSet;
 use crate::cloudformation::{self, ChangeSet, ChangeSetRequest, ResourceChange, StackState};
 use crate::config::Application;
+use crate::guard;
 use crate::plan::{self, ItemAction, ValueChange};
 use crate::render::RenderedStack;
 use crate::session::Session;
@@ -38,6 +39,9 @@ pub struct ApplicationPlan {
     pub event_stream: ItemAction,
     /// Current destination of the application's events; `null` when it has no event stream.
     pub event_stream_destination: Option<String>,
+    /// Planned change of the stack's termination protection: `create` turns it on (protected
+    /// environments), `delete` turns it off.
+    pub termination_protection: ItemAction,
     /// Reason apply cannot proceed for this application; `null` when it can.
     pub blocked: Option<String>,
     /// An error that stopped the inspection of this application.
@@ -49,6 +53,7 @@ impl ApplicationPlan {
         self.stack_action.is_change()
             || self.cognito_attribute.is_change()
             || self.event_stream.is_change()
+            || self.termination_protection.is_change()
             || self.error.is_some()
     }
 }
@@ -78,20 +83,24 @@ impl DiffReport {
 ///
 /// For a stack whose template, parameters or tags differ, it creates a change set to read the
 /// resource actions and deletes it again.
-pub async fn diff(session: &Session, artifacts: &ArtifactSet) -> Result<DiffReport, ApplyError> {
+///
+/// `allow_replace` names the data resources that a change set may replace or delete, as
+/// `apply --allow-replace` does; any other such change blocks the plan.
+pub async fn diff(
+    session: &Session,
+    artifacts: &ArtifactSet,
+    allow_replace: &[String],
+) -> Result<DiffReport, ApplyError> {
     let rendered = render_all(session, artifacts)?;
     let artifacts_plan = plan_artifacts(session, artifacts).await?;
 
-    let plans: Vec<ApplicationPlan> = futures::stream::iter(
-        session
-            .applications
-            .iter()
-            .zip(rendered)
-            .map(|(application, stack)| plan_application(session, application, stack)),
-    )
-    .buffered(4)
-    .collect()
-    .await;
+    let plans: Vec<ApplicationPlan> =
+        futures::stream::iter(session.applications.iter().zip(rendered).map(
+            |(application, stack)| plan_application(session, application, stack, allow_replace),
+        ))
+        .buffered(4)
+        .collect()
+        .await;
 
     let changes = artifacts_plan.bucket_action.is_change()
         || !artifacts_plan.upload.is_empty()
@@ -140,6 +149,7 @@ async fn plan_application(
     session: &Session,
     application: &Application,
     rendered: RenderedStack,
+    allow_replace: &[String],
 ) -> ApplicationPlan {
     let mut plan = ApplicationPlan {
         name: application.name.clone(),
@@ -153,10 +163,11 @@ async fn plan_application(
         cognito_attribute: ItemAction::Unchanged,
         event_stream: ItemAction::Unchanged,
         event_stream_destination: None,
+        termination_protection: ItemAction::Unchanged,
         blocked: None,
         error: None,
     };
-    if let Err(error) = fill_plan(session, application, &rendered, &mut plan).await {
+    if let Err(error) = fill_plan(session, application, &rendered, allow_replace, &mut plan).await {
         plan.error = Some(error.to_string());
     }
     plan
@@ -166,6 +177,7 @@ async fn fill_plan(
     session: &Session,
     application: &Application,
     rendered: &RenderedStack,
+    allow_replace: &[String],
     plan: &mut ApplicationPlan,
 ) -> Result<(), ApplyError> {
     let inspection = plan::inspect(session, application, &rendered.stack_name).await?;
@@ -192,9 +204,13 @@ async fn fill_plan(
     plan.event_stream = stream_action;
     plan.blocked = blocked;
 
+    let protected = session.environment.protected;
     let Some(deployed) = &inspection.stack else {
         plan.stack_action = ItemAction::Create;
         plan.resource_changes = plan::resources_to_add(&rendered.template);
+        if protected {
+            plan.termination_protection = ItemAction::Create;
+        }
         return Ok(());
     };
     if let Some(reason) =
@@ -204,6 +220,11 @@ async fn fill_plan(
         plan.blocked = Some(reason);
         return Ok(());
     }
+    plan.termination_protection = match (deployed.termination_protection, protected) {
+        (false, true) => ItemAction::Create,
+        (true, false) => ItemAction::Delete,
+        _ => ItemAction::Unchanged,
+    };
     match deployed.state() {
         StackState::Stable => {}
         StackState::Missing => {
@@ -247,6 +268,9 @@ async fn fill_plan(
         ));
     }
     plan.resource_changes = preview_changes(session, application, rendered).await?;
+    if plan.blocked.is_none() {
+        plan.blocked = guard::refusal(&rendered.stack_name, &plan.resource_changes, allow_replace);
+    }
     Ok(())
 }
 

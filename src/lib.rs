@@ -8,6 +8,7 @@ pub mod cloudformation;
 pub mod config;
 pub mod destroy;
 pub mod diff;
+pub mod guard;
 pub mod output;
 pub mod package;
 pub mod plan;

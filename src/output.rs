@@ -67,6 +67,13 @@ pub fn apply_text(report: &ApplyReport) -> String {
             action_name(app.cognito_attribute),
             action_name(app.event_stream)
         );
+        if let Some(replaced) = &app.event_stream_replaced {
+            let _ = writeln!(
+                text,
+                "{:<16} replaced event stream destination: {replaced}",
+                ""
+            );
+        }
         if let Some(error) = &app.error {
             let _ = writeln!(text, "{:<16} error: {error}", "");
         }
@@ -133,6 +140,11 @@ pub fn diff_text(report: &DiffReport, colour: bool) -> String {
             action_name(app.event_stream),
             app.event_stream_destination.as_deref().unwrap_or("none")
         );
+        match app.termination_protection {
+            ItemAction::Create => text.push_str("  termination protection: turn on\n"),
+            ItemAction::Delete => text.push_str("  termination protection: turn off\n"),
+            _ => {}
+        }
         if let Some(blocked) = &app.blocked {
             let _ = writeln!(text, "  blocked: {blocked}");
         }

@@ -251,7 +251,11 @@ struct TemplateContext<'a> {
     description: String,
     names: PhysicalNames,
     outputs: OutputNames,
+    /// `Retain` in protected environments: applies to the table and the Kinesis stream.
     deletion_policy: &'static str,
+    /// The stream the tagging function reads in mode `existing`; `null` when the stack
+    /// creates its own stream and Pinpoint role.
+    existing_stream_arn: Option<&'a str>,
     tags: Vec<Tag<'a>>,
     key_attribute: &'static str,
     ttl_attribute: &'static str,
@@ -331,6 +335,7 @@ impl<'a> TemplateContext<'a> {
             } else {
                 "Delete"
             },
+            existing_stream_arn: settings.event_stream.existing_stream_arn(),
             tags: tags.iter().map(|(key, value)| Tag { key, value }).collect(),
             key_attribute: contract::KEY_ATTRIBUTE,
             ttl_attribute: contract::TTL_ATTRIBUTE,

@@ -20,7 +20,7 @@ use crate::package::{self, PackageOptions};
 use crate::progress::stderr_is_terminal;
 use crate::render;
 use crate::session::Session;
-use crate::{destroy, diff, status};
+use crate::{destroy, diff, guard, status};
 
 /// Exit code: success, or no changes for `diff --exit-code`.
 pub const EXIT_OK: i32 = 0;
@@ -58,15 +58,22 @@ async fn dispatch(cli: Cli) -> Result<i32, BoxError> {
         Command::Diff {
             artifacts,
             exit_code,
-        } => diff_command(&cli, artifacts, *exit_code).await,
+            allow_replace,
+        } => {
+            guard::check_allowed(allow_replace)?;
+            diff_command(&cli, artifacts, *exit_code, allow_replace).await
+        }
         Command::Apply {
             artifacts,
             concurrency,
             timeout,
+            allow_replace,
         } => {
+            guard::check_allowed(allow_replace)?;
             let options = ApplyOptions {
                 concurrency: *concurrency,
                 timeout: Duration::from_secs(*timeout),
+                allow_replace: allow_replace.clone(),
             };
             apply_command(&cli, artifacts, &options).await
         }
@@ -165,10 +172,15 @@ fn absolute(base: &Path, path: &Path) -> PathBuf {
     }
 }
 
-async fn diff_command(cli: &Cli, artifacts: &Path, exit_code: bool) -> Result<i32, BoxError> {
+async fn diff_command(
+    cli: &Cli,
+    artifacts: &Path,
+    exit_code: bool,
+    allow_replace: &[String],
+) -> Result<i32, BoxError> {
     let artifacts = ArtifactSet::load(artifacts)?;
     let session = open_session(cli).await?;
-    let report = diff::diff(&session, &artifacts).await?;
+    let report = diff::diff(&session, &artifacts, allow_replace).await?;
     let colour = cli.output == OutputFormat::Text && std::io::stdout().is_terminal();
     output::print(cli.output, &report, |report| {
         output::diff_text(report, colour)

@@ -3,13 +3,17 @@
 use std::collections::BTreeMap;
 
 use super::checker::Checker;
+use super::event_stream::check_event_stream;
 use super::raw::{Located, RawApplication, RawEnvironment, RawSettings};
 use super::values::{
     check_account_id, check_app_id, check_architecture, check_bucket, check_campaign_attribute,
     check_interaction_events, check_log_retention, check_name, check_region, check_stack_prefix,
     check_tags, check_user_pool_id, check_username_attribute,
 };
-use super::{Application, CampaignValue, DEFAULT_STACK_PREFIX, Environment, Problem, Settings};
+use super::{
+    Application, CampaignValue, DEFAULT_STACK_PREFIX, Environment, EventStreamMode, Problem,
+    Settings,
+};
 use crate::artifacts::Architecture;
 use crate::render::PhysicalNames;
 
@@ -49,16 +53,17 @@ pub(super) fn check_document(
         Some(tags) => check_tags(&mut checker, tags),
         None => BTreeMap::new(),
     };
-    let defaults = match raw.defaults {
-        Some(defaults) => check_settings(&mut checker, defaults.value),
-        None => PartialSettings::default(),
-    };
-
     let context = NamingContext {
         stack_prefix: stack_prefix.as_deref(),
         environment: name.as_deref(),
         region: region.as_ref(),
+        account_id: account_id.as_deref(),
     };
+    let defaults = match raw.defaults {
+        Some(defaults) => check_settings(&mut checker, defaults.value, &context),
+        None => PartialSettings::default(),
+    };
+
     let applications = match checker.required(raw.applications, "applications", &top, "[...]") {
         Some(list) => check_applications(&mut checker, list, &defaults, &context),
         None => Vec::new(),
@@ -87,11 +92,13 @@ pub(super) fn check_document(
     })
 }
 
-/// Names and region the application checks need; `None` where the value itself was invalid.
-struct NamingContext<'a> {
-    stack_prefix: Option<&'a str>,
-    environment: Option<&'a str>,
-    region: Option<&'a Located<String>>,
+/// Names, region and account the application checks need; `None` where the value itself was
+/// invalid or, for the account, not set.
+pub(super) struct NamingContext<'a> {
+    pub stack_prefix: Option<&'a str>,
+    pub environment: Option<&'a str>,
+    pub region: Option<&'a Located<String>>,
+    pub account_id: Option<&'a str>,
 }
 
 /// Settings from one mapping (`defaults:` or an application), before merging.
@@ -108,6 +115,7 @@ struct PartialSettings {
     log_retention_days: Option<u32>,
     batch_size: Option<u32>,
     maximum_retry_attempts: Option<u32>,
+    event_stream: Option<EventStreamMode>,
 }
 
 impl PartialSettings {
@@ -159,11 +167,19 @@ impl PartialSettings {
                 .maximum_retry_attempts
                 .or(defaults.maximum_retry_attempts)
                 .unwrap_or(builtin.maximum_retry_attempts),
+            event_stream: self
+                .event_stream
+                .or_else(|| defaults.event_stream.clone())
+                .unwrap_or(builtin.event_stream),
         }
     }
 }
 
-fn check_settings(checker: &mut Checker, raw: RawSettings) -> PartialSettings {
+fn check_settings(
+    checker: &mut Checker,
+    raw: RawSettings,
+    context: &NamingContext,
+) -> PartialSettings {
     PartialSettings {
         lookback_days: raw
             .lookback_days
@@ -205,6 +221,9 @@ fn check_settings(checker: &mut Checker, raw: RawSettings) -> PartialSettings {
         maximum_retry_attempts: raw
             .maximum_retry_attempts
             .and_then(|value| checker.number_in(&value, "maximum_retry_attempts", 0..=10000, 5)),
+        event_stream: raw
+            .event_stream
+            .and_then(|value| check_event_stream(checker, value, context)),
     }
 }
 
@@ -228,7 +247,7 @@ fn check_applications(
     for entry in list.value {
         let location = entry.referenced;
         let mut raw = entry.value;
-        let settings = check_settings(checker, raw.take_settings()).merge(defaults);
+        let settings = check_settings(checker, raw.take_settings(), context).merge(defaults);
 
         let name = checker
             .required(raw.name, "name", &location, "shop")

@@ -144,6 +144,8 @@ pub struct ApplyApplicationJson {
     pub resource_changes: Vec<serde_json::Value>,
     pub cognito_attribute: String,
     pub event_stream: String,
+    pub event_stream_replaced: Option<String>,
+    pub termination_protection: bool,
 }
 
 impl ApplyJson {
