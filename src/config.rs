@@ -70,6 +70,10 @@ pub struct Settings {
     pub batch_size: u32,
     /// Retries of a failing batch before its records go to the failure queue.
     pub maximum_retry_attempts: u32,
+    /// `AdminUpdateUserAttributes` calls per second that one function instance may make.
+    pub cognito_updates_per_second: u32,
+    /// Percent of the account's Cognito user-update quota that the application may use.
+    pub cognito_quota_percent: u32,
 }
 
 impl Default for Settings {
@@ -88,6 +92,8 @@ impl Default for Settings {
             log_retention_days: 30,
             batch_size: 100,
             maximum_retry_attempts: 5,
+            cognito_updates_per_second: 1,
+            cognito_quota_percent: 20,
         }
     }
 }

@@ -127,6 +127,8 @@ applications:
     log_retention_days: 3653
     batch_size: 10000
     maximum_retry_attempts: 0
+    cognito_updates_per_second: 3
+    cognito_quota_percent: 100
 ",
     );
 
@@ -157,6 +159,8 @@ applications:
             log_retention_days: 3653,
             batch_size: 10000,
             maximum_retry_attempts: 0,
+            cognito_updates_per_second: 3,
+            cognito_quota_percent: 100,
         }
     );
 }

@@ -60,6 +60,8 @@ macro_rules! with_settings {
             pub log_retention_days: Option<Located<RawValue>>,
             pub batch_size: Option<Located<RawValue>>,
             pub maximum_retry_attempts: Option<Located<RawValue>>,
+            pub cognito_updates_per_second: Option<Located<RawValue>>,
+            pub cognito_quota_percent: Option<Located<RawValue>>,
         }
     };
 }
@@ -93,6 +95,8 @@ impl RawApplication {
             log_retention_days: self.log_retention_days.take(),
             batch_size: self.batch_size.take(),
             maximum_retry_attempts: self.maximum_retry_attempts.take(),
+            cognito_updates_per_second: self.cognito_updates_per_second.take(),
+            cognito_quota_percent: self.cognito_quota_percent.take(),
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod directory;
 pub mod event;
 pub mod expiry;
 pub mod outcome;
+pub mod quota;
 pub mod services;
 pub mod settings;
 

@@ -1,8 +1,11 @@
 //! The core's service traits over the AWS SDK clients: DynamoDB reads and Cognito writes.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
 
 use attribution_core::contract::KEY_ATTRIBUTE;
+use attribution_core::quota::UpdateLimiter;
 use attribution_core::{
     AttributeValue, AttributionReader, FailureKind, Item, ServiceError, UserPool,
 };
@@ -99,6 +102,8 @@ impl AttributionReader for DynamoTable {
 pub struct CognitoPool {
     client: aws_sdk_cognitoidentityprovider::Client,
     user_pool_id: String,
+    /// Spaces the updates of this instance; `None` sends them as they come.
+    limiter: Option<Arc<UpdateLimiter>>,
 }
 
 impl CognitoPool {
@@ -109,6 +114,19 @@ impl CognitoPool {
         CognitoPool {
             client,
             user_pool_id: user_pool_id.into(),
+            limiter: None,
+        }
+    }
+
+    /// Limits this instance to `per_second` attribute updates per second.
+    pub fn with_rate(mut self, per_second: NonZeroU32) -> CognitoPool {
+        self.limiter = Some(Arc::new(UpdateLimiter::new(per_second)));
+        self
+    }
+
+    async fn wait_for_rate(&self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.ready().await;
         }
     }
 }
@@ -130,6 +148,7 @@ impl UserPool for CognitoPool {
                 message: error.to_string(),
             })?;
 
+        self.wait_for_rate().await;
         self.client
             .admin_update_user_attributes()
             .user_pool_id(&self.user_pool_id)
