@@ -446,6 +446,79 @@ async fn replay_dry_run_then_writes_then_changes_nothing() {
 }
 
 #[tokio::test]
+async fn replay_reads_every_object_under_s3_prefix() {
+    let emulator = Emulator::start();
+    let config = emulator.sdk_config();
+    let dir = tempfile::tempdir().unwrap();
+    let app = seed_application(&config, "shop", 30).await;
+    seed_users(&config, &app.pool_id).await;
+    create_table_stack(&config).await;
+    let env_file = write_environment(dir.path(), ENVIRONMENT, std::slice::from_ref(&app), "");
+    let (plain, compressed) = write_events(dir.path(), &app.app_id, now_ms());
+    let (endpoints, journeys) = write_directory(dir.path());
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket("events-archive")
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateBucket on the emulator");
+    for (key, path) in [
+        ("shop/2026/b.jsonl.gz", compressed.as_str()),
+        ("shop/2026/a.jsonl", plain.as_str()),
+        ("other/c.jsonl", plain.as_str()),
+    ] {
+        s3.put_object()
+            .bucket("events-archive")
+            .key(key)
+            .body(std::fs::read(path).unwrap().into())
+            .send()
+            .await
+            .expect("PutObject on the emulator");
+    }
+
+    let output = replay(
+        &emulator,
+        &[
+            "--env",
+            &env_file.display().to_string(),
+            "--endpoints",
+            &endpoints,
+            "--journeys",
+            &journeys,
+            "--output",
+            "json",
+            "--dry-run",
+            "s3://events-archive/shop/",
+        ],
+        None,
+    );
+    let summary = parse(&output);
+
+    assert_eq!(
+        summary.sources,
+        [
+            "s3://events-archive/shop/2026/a.jsonl",
+            "s3://events-archive/shop/2026/b.jsonl.gz"
+        ]
+    );
+    assert_eq!(summary.counts, counts(3, 3, &DECODE_AND_FILTER_SKIPS, 3));
+    assert_eq!(
+        summary.malformed[0].record,
+        "s3://events-archive/shop/2026/a.jsonl:4"
+    );
+    assert!(table_items(&config).await.is_empty());
+}
+
+#[tokio::test]
 async fn replay_without_stack_names_apply() {
     let emulator = Emulator::start();
     let config = emulator.sdk_config();
