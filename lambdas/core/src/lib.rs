@@ -10,6 +10,7 @@
 
 pub mod attribution;
 pub mod batch;
+pub mod budget;
 pub mod classify;
 pub mod contract;
 pub mod decode;

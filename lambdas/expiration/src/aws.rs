@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use attribution_core::budget::bounded;
 use attribution_core::contract::KEY_ATTRIBUTE;
 use attribution_core::quota::UpdateLimiter;
 use attribution_core::{
@@ -76,15 +77,19 @@ impl DynamoTable {
 impl AttributionReader for DynamoTable {
     /// Sends a consistent `GetItem`, so a write that finished before the call is seen.
     async fn get(&self, username: &str) -> Result<Option<Item>, ServiceError> {
-        let output = self
+        let request = self
             .client
             .get_item()
             .table_name(&self.table_name)
             .key(KEY_ATTRIBUTE, SdkValue::S(username.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|error| service_error("GetItem", &error))?;
+            .consistent_read(true);
+        let output = bounded("GetItem", async {
+            request
+                .send()
+                .await
+                .map_err(|error| service_error("GetItem", &error))
+        })
+        .await?;
 
         Ok(output.item().map(from_sdk_item))
     }
@@ -148,15 +153,21 @@ impl UserPool for CognitoPool {
                 message: error.to_string(),
             })?;
 
-        self.wait_for_rate().await;
-        self.client
+        let request = self
+            .client
             .admin_update_user_attributes()
             .user_pool_id(&self.user_pool_id)
             .username(username)
-            .user_attributes(attribute)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|error| service_error("AdminUpdateUserAttributes", &error))
+            .user_attributes(attribute);
+
+        bounded("AdminUpdateUserAttributes", async {
+            self.wait_for_rate().await;
+            request
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|error| service_error("AdminUpdateUserAttributes", &error))
+        })
+        .await
     }
 }

@@ -1,7 +1,10 @@
 //! Lambda entry point of the expiration function.
 
-use attribution_core::{ExpirationSettings, quota};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use attribution_core::{ExpirationSettings, budget, quota};
 use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
 use expiration::Expiration;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -19,7 +22,14 @@ async fn main() -> Result<(), Error> {
         tracing::error!(error = %error, "invalid function settings; fix the environment variables")
     })?;
 
-    let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let retry_config = RetryConfig::standard()
+        .with_max_attempts(budget::MAX_ATTEMPTS)
+        .with_initial_backoff(budget::INITIAL_BACKOFF)
+        .with_max_backoff(budget::MAX_BACKOFF);
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retry_config)
+        .load()
+        .await;
     let expiration = Expiration::new(
         settings,
         aws_sdk_dynamodb::Client::new(&config),
@@ -29,9 +39,19 @@ async fn main() -> Result<(), Error> {
 
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let expiration = &expiration;
-        async move { Ok::<_, Error>(expiration.handle(&event.payload).await) }
+        let deadline =
+            budget::budget_deadline(event.context.deadline, epoch_millis(), Instant::now());
+        async move { Ok::<_, Error>(expiration.handle_until(&event.payload, deadline).await) }
     }))
     .await
+}
+
+/// Returns the current time in epoch milliseconds, the clock of the Lambda deadline.
+fn epoch_millis() -> i64 {
+    let elapsed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
 }
 
 fn read_env(name: &str) -> Option<String> {
