@@ -120,6 +120,29 @@ pub enum Command {
     },
     /// Show each application's stack status, outputs, event stream and attribute.
     Status,
+    /// Run recorded Pinpoint event-stream records through the attribution logic against one
+    /// deployed application's table and user pool (backfill, or a local journey test).
+    Replay {
+        /// JSON-lines files of events, plain or gzip-compressed, as Firehose writes them;
+        /// `-` reads stdin (also the default); `s3://BUCKET/PREFIX` reads every object under
+        /// the prefix.
+        #[arg(value_name = "FILES")]
+        files: Vec<String>,
+        /// Only count what would change; write neither the table nor Cognito.
+        #[arg(long)]
+        dry_run: bool,
+        /// Pinpoint endpoint export (JSON lines with `Id` and `User`) to find each endpoint's
+        /// user in, instead of calling GetEndpoint.
+        #[arg(long, value_name = "FILE")]
+        endpoints: Option<PathBuf>,
+        /// JSON object of journey ids to journey names, instead of calling GetJourney; needs
+        /// --endpoints.
+        #[arg(long, value_name = "FILE", requires = "endpoints")]
+        journeys: Option<PathBuf>,
+        /// Records handed to the attribution logic at a time, as one invocation would get them.
+        #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10000))]
+        batch_size: u32,
+    },
 }
 
 fn parse_architecture(value: &str) -> Result<Architecture, String> {

@@ -73,6 +73,10 @@ pub struct Settings {
     pub maximum_retry_attempts: u32,
     /// Source of the events the tagging function reads.
     pub event_stream: EventStreamMode,
+    /// `AdminUpdateUserAttributes` calls per second that one function instance may make.
+    pub cognito_updates_per_second: u32,
+    /// Percent of the account's Cognito user-update quota that the application may use.
+    pub cognito_quota_percent: u32,
 }
 
 impl Default for Settings {
@@ -92,6 +96,8 @@ impl Default for Settings {
             batch_size: 100,
             maximum_retry_attempts: 5,
             event_stream: EventStreamMode::default(),
+            cognito_updates_per_second: 1,
+            cognito_quota_percent: 20,
         }
     }
 }

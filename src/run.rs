@@ -19,6 +19,7 @@ use crate::output;
 use crate::package::{self, PackageOptions};
 use crate::progress::stderr_is_terminal;
 use crate::render;
+use crate::replay::{self, ReplayOptions};
 use crate::session::Session;
 use crate::{destroy, diff, guard, status};
 
@@ -83,6 +84,23 @@ async fn dispatch(cli: Cli) -> Result<i32, BoxError> {
             timeout,
         } => destroy_command(&cli, *yes, *concurrency, Duration::from_secs(*timeout)).await,
         Command::Status => status_command(&cli).await,
+        Command::Replay {
+            files,
+            dry_run,
+            endpoints,
+            journeys,
+            batch_size,
+        } => {
+            let options = ReplayOptions {
+                sources: files.clone(),
+                dry_run: *dry_run,
+                endpoints: endpoints.clone(),
+                journeys: journeys.clone(),
+                batch_size: *batch_size as usize,
+                now_ms: tagging::system_clock(),
+            };
+            replay_command(&cli, &options).await
+        }
     }
 }
 
@@ -275,5 +293,16 @@ async fn status_command(cli: &Cli) -> Result<i32, BoxError> {
         EXIT_ERROR
     } else {
         EXIT_OK
+    })
+}
+
+async fn replay_command(cli: &Cli, options: &ReplayOptions) -> Result<i32, BoxError> {
+    let session = open_session(cli).await?;
+    let summary = replay::replay(&session, options).await?;
+    output::print(cli.output, &summary, replay::summary_text);
+    Ok(if summary.completed() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
     })
 }

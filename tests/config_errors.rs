@@ -851,3 +851,47 @@ fn event_stream_unknown_key_is_rejected() {
     assert!(message.starts_with("environments/dev.yaml:7:"), "{message}");
     assert!(message.contains("stream"), "{message}");
 }
+
+#[test]
+fn cognito_share_too_small_for_two_instances_is_rejected() {
+    let yaml = with_application_lines(
+        "    cognito_updates_per_second: 5\n    cognito_quota_percent: 20\n",
+    );
+
+    assert_eq!(
+        error_of(&yaml),
+        "environments/dev.yaml:4:5: cognito_quota_percent: 20% of Cognito's 25 user updates per second is 5.00, but one tagging and one expiration instance at cognito_updates_per_second 5 need 10; raise cognito_quota_percent or lower cognito_updates_per_second"
+    );
+}
+
+#[test]
+fn cognito_rate_out_of_range_is_rejected() {
+    let yaml = with_application_lines("    cognito_updates_per_second: 30\n");
+
+    assert_eq!(
+        error_of(&yaml),
+        "environments/dev.yaml:7:33: cognito_updates_per_second: expected an integer from 1 to 25, found 30; use a value from 1 to 25"
+    );
+}
+
+#[test]
+fn cognito_shares_over_the_whole_quota_are_rejected() {
+    let yaml = "\
+environment: dev
+region: eu-west-1
+defaults:
+  cognito_quota_percent: 60
+applications:
+  - name: shop
+    pinpoint_app_id: 0123456789abcdef0123456789abcdef
+    user_pool_id: eu-west-1_AbCdEf123
+  - name: news
+    pinpoint_app_id: 1123456789abcdef0123456789abcdef
+    user_pool_id: eu-west-1_AbCdEf123
+";
+
+    assert_eq!(
+        error_of(yaml),
+        "environments/dev.yaml:6:3: applications: their cognito_quota_percent values add up to 120, but they share one account's Cognito quota; lower them to 100 in total"
+    );
+}

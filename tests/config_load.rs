@@ -130,6 +130,8 @@ applications:
     event_stream:
       mode: existing
       stream_arn: arn:aws:kinesis:eu-central-1:210987654321:stream/app-events
+    cognito_updates_per_second: 3
+    cognito_quota_percent: 100
 ",
     );
 
@@ -164,6 +166,8 @@ applications:
                 stream_arn: "arn:aws:kinesis:eu-central-1:210987654321:stream/app-events"
                     .to_owned()
             },
+            cognito_updates_per_second: 3,
+            cognito_quota_percent: 100,
         }
     );
 }

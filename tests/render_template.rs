@@ -315,9 +315,54 @@ fn functions_use_settings_artifacts_and_contract_variables() {
                 contract::env::USERNAME_ATTRIBUTE: "login",
                 contract::env::CAMPAIGN_ATTRIBUTE: "journey",
                 contract::env::CAMPAIGN_VALUE: "journey_id",
+                contract::env::COGNITO_UPDATES_PER_SECOND: "1",
             })
         );
     }
+}
+
+#[test]
+fn concurrency_keeps_cognito_updates_within_share() {
+    let yaml = environment_yaml(
+        "",
+        "cognito_updates_per_second: 2\ncognito_quota_percent: 60\n",
+    );
+    let template = parse(&render_yaml(&yaml).template);
+
+    // 60% of 25 updates per second is 15: at 2 per instance, 7 instances (6 + 1) fit.
+    assert_eq!(
+        properties(&template, "TaggingFunction")["ReservedConcurrentExecutions"],
+        6
+    );
+    assert_eq!(
+        properties(&template, "ExpirationFunction")["ReservedConcurrentExecutions"],
+        1
+    );
+    assert_eq!(
+        properties(&template, "TaggingEventSourceMapping")["ParallelizationFactor"],
+        1
+    );
+    for function in ["TaggingFunction", "ExpirationFunction"] {
+        assert_eq!(
+            properties(&template, function)["Environment"]["Variables"]
+                [contract::env::COGNITO_UPDATES_PER_SECOND],
+            "2"
+        );
+    }
+}
+
+#[test]
+fn default_concurrency_fits_default_share() {
+    let template = default_template();
+
+    assert_eq!(
+        properties(&template, "TaggingFunction")["ReservedConcurrentExecutions"],
+        4
+    );
+    assert_eq!(
+        properties(&template, "ExpirationFunction")["ReservedConcurrentExecutions"],
+        1
+    );
 }
 
 #[test]

@@ -61,6 +61,8 @@ macro_rules! with_settings {
             pub batch_size: Option<Located<RawValue>>,
             pub maximum_retry_attempts: Option<Located<RawValue>>,
             pub event_stream: Option<Located<RawEventStream>>,
+            pub cognito_updates_per_second: Option<Located<RawValue>>,
+            pub cognito_quota_percent: Option<Located<RawValue>>,
         }
     };
 }
@@ -104,6 +106,8 @@ impl RawApplication {
             batch_size: self.batch_size.take(),
             maximum_retry_attempts: self.maximum_retry_attempts.take(),
             event_stream: self.event_stream.take(),
+            cognito_updates_per_second: self.cognito_updates_per_second.take(),
+            cognito_quota_percent: self.cognito_quota_percent.take(),
         }
     }
 }

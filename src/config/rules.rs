@@ -116,6 +116,8 @@ struct PartialSettings {
     batch_size: Option<u32>,
     maximum_retry_attempts: Option<u32>,
     event_stream: Option<EventStreamMode>,
+    cognito_updates_per_second: Option<u32>,
+    cognito_quota_percent: Option<u32>,
 }
 
 impl PartialSettings {
@@ -171,6 +173,14 @@ impl PartialSettings {
                 .event_stream
                 .or_else(|| defaults.event_stream.clone())
                 .unwrap_or(builtin.event_stream),
+            cognito_updates_per_second: self
+                .cognito_updates_per_second
+                .or(defaults.cognito_updates_per_second)
+                .unwrap_or(builtin.cognito_updates_per_second),
+            cognito_quota_percent: self
+                .cognito_quota_percent
+                .or(defaults.cognito_quota_percent)
+                .unwrap_or(builtin.cognito_quota_percent),
         }
     }
 }
@@ -224,6 +234,12 @@ fn check_settings(
         event_stream: raw
             .event_stream
             .and_then(|value| check_event_stream(checker, value, context)),
+        cognito_updates_per_second: raw
+            .cognito_updates_per_second
+            .and_then(|value| checker.number_in(&value, "cognito_updates_per_second", 1..=25, 1)),
+        cognito_quota_percent: raw
+            .cognito_quota_percent
+            .and_then(|value| checker.number_in(&value, "cognito_quota_percent", 1..=100, 20)),
     }
 }
 
@@ -241,6 +257,7 @@ fn check_applications(
         return Vec::new();
     }
 
+    let list_location = list.referenced;
     let mut names_seen: BTreeMap<String, u64> = BTreeMap::new();
     let mut app_ids_seen: BTreeMap<String, (String, u64)> = BTreeMap::new();
     let mut applications = Vec::new();
@@ -248,6 +265,12 @@ fn check_applications(
         let location = entry.referenced;
         let mut raw = entry.value;
         let settings = check_settings(checker, raw.take_settings(), context).merge(defaults);
+        if let Err(message) = crate::quota::concurrency(
+            settings.cognito_updates_per_second,
+            settings.cognito_quota_percent,
+        ) {
+            checker.report(&location, message);
+        }
 
         let name = checker
             .required(raw.name, "name", &location, "shop")
@@ -279,6 +302,19 @@ fn check_applications(
                 settings,
             });
         }
+    }
+
+    let percent: u32 = applications
+        .iter()
+        .map(|application| application.settings.cognito_quota_percent)
+        .sum();
+    if percent > 100 {
+        checker.report(
+            &list_location,
+            format!(
+                "applications: their cognito_quota_percent values add up to {percent}, but they share one account's Cognito quota; lower them to 100 in total"
+            ),
+        );
     }
     applications
 }
