@@ -68,9 +68,31 @@ def patch_pinpoint_creation_date() -> None:
     App.to_json = to_json_with_string_date
 
 
+def patch_termination_protection() -> None:
+    """Implement UpdateTerminationProtection.
+
+    moto 5.2.6 responds to UpdateTerminationProtection with HTTP 500 (NotImplementedError), so a
+    stack created through a change set can never get termination protection, although
+    DescribeStacks reports the stack's EnableTerminationProtection flag. AWS sets the flag
+    and returns the stack id. DeleteStack still ignores the flag, as moto always did.
+    """
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core.responses import ActionResult
+
+    def update_termination_protection(self):
+        stack_name = self._get_param("StackName")
+        enabled = self._get_bool_param("EnableTerminationProtection")
+        stack = self.cloudformation_backend.get_stack(stack_name)
+        stack.enable_termination_protection = bool(enabled)
+        return ActionResult({"StackId": stack.stack_id})
+
+    CloudFormationResponse.update_termination_protection = update_termination_protection
+
+
 PATCHES: dict[str, Callable[[], None]] = {
     "change-set-outputs": patch_change_set_outputs,
     "pinpoint-creation-date": patch_pinpoint_creation_date,
+    "termination-protection": patch_termination_protection,
 }
 
 

@@ -12,8 +12,9 @@ use crate::cloudformation::{
     self, ChangeSet, ChangeSetRequest, DeployedStack, EventWatcher, ResourceChange, StackError,
     StackState,
 };
-use crate::config::Application;
+use crate::config::{Application, EventStreamMode};
 use crate::diff::{self, PlanContext};
+use crate::guard;
 use crate::output;
 use crate::plan::{self, ItemAction, PlanError};
 use crate::progress::Progress;
@@ -29,6 +30,8 @@ pub struct ApplyOptions {
     pub concurrency: usize,
     /// Maximum wait for one stack operation.
     pub timeout: Duration,
+    /// Logical ids of data resources that a change set may replace or delete.
+    pub allow_replace: Vec<String>,
 }
 
 /// Outcome of one application's stack.
@@ -55,6 +58,12 @@ pub struct ApplicationOutcome {
     /// Outputs of the stack after the run (also when nothing changed); empty when it failed
     /// before the stack settled.
     pub outputs: BTreeMap<String, String>,
+    /// Destination that apply replaced with `replace_existing: true`; `null` otherwise.
+    /// Destroy does not restore it.
+    pub event_stream_replaced: Option<String>,
+    /// Whether the stack has termination protection after the run (on in protected
+    /// environments).
+    pub termination_protection: bool,
 }
 
 /// The artifacts step of an apply run.
@@ -98,6 +107,8 @@ pub enum ApplyError {
     Wiring(#[from] WiringError),
     #[error("{0}")]
     Blocked(String),
+    #[error(transparent)]
+    Guard(#[from] guard::GuardError),
     #[error(
         "stack {stack} has no output {output}; the stack was not made by this version of pinpoint-attribution"
     )]
@@ -136,6 +147,7 @@ pub async fn apply(
         artifacts,
         uploads: &uploaded.uploaded,
         timeout: options.timeout,
+        allow_replace: &options.allow_replace,
     };
     let runs = session
         .applications
@@ -181,6 +193,13 @@ async fn upload_artifacts(
         }
         progress.line(format!("creating bucket {bucket}"));
         upload::create_bucket(&session.clients, &bucket, &session.environment.region).await?;
+    } else if session.environment.artifacts_bucket.is_none()
+        && !upload::bucket_is_secured(&session.clients, &bucket).await?
+    {
+        progress.line(format!(
+            "securing bucket {bucket}: an earlier apply stopped before it set encryption and the public access block"
+        ));
+        upload::secure_bucket(&session.clients, &bucket).await?;
     }
 
     let missing = upload::missing_artifacts(&session.clients, &bucket, needed).await?;
@@ -220,6 +239,8 @@ async fn apply_application<'a>(
         cognito_attribute: ItemAction::Unchanged,
         event_stream: ItemAction::Unchanged,
         outputs: BTreeMap::new(),
+        event_stream_replaced: None,
+        termination_protection: false,
     };
     let mut run = Run {
         session,
@@ -261,12 +282,15 @@ impl Run<'_> {
             .converge_stack(inspection.stack, inspection.template)
             .await?;
         self.outcome.outputs = deployed.outputs.clone();
+        let protection_changed = self.ensure_termination_protection(&deployed).await?;
         self.ensure_attribute(inspection.attribute).await?;
         self.ensure_event_stream(&deployed, inspection.event_stream)
             .await?;
 
         if self.outcome.action == Action::Unchanged
-            && (self.outcome.cognito_attribute.is_change() || self.outcome.event_stream.is_change())
+            && (protection_changed
+                || self.outcome.cognito_attribute.is_change()
+                || self.outcome.event_stream.is_change())
         {
             self.outcome.action = Action::Updated;
         }
@@ -395,6 +419,14 @@ impl Run<'_> {
                 changes,
             } => {
                 self.outcome.resource_changes = changes;
+                guard::enforce(
+                    &self.session.clients.cloudformation,
+                    &arn,
+                    &self.rendered.stack_name,
+                    &self.outcome.resource_changes,
+                    &self.options.allow_replace,
+                )
+                .await?;
                 let updated = self
                     .execute_change_set(&arn, &stack_id, "UPDATE_COMPLETE")
                     .await?;
@@ -498,11 +530,43 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Turns termination protection on in protected environments and off in the others;
+    /// returns whether it changed.
+    ///
+    /// NOTE: change sets cannot set termination protection, so a new stack is unprotected
+    /// from its creation until this call; an apply interrupted in between sets it on the next
+    /// run.
+    async fn ensure_termination_protection(
+        &mut self,
+        stack: &DeployedStack,
+    ) -> Result<bool, ApplyError> {
+        let wanted = self.session.environment.protected;
+        self.outcome.termination_protection = wanted;
+        if stack.termination_protection == wanted {
+            return Ok(false);
+        }
+        cloudformation::update_termination_protection(
+            &self.session.clients.cloudformation,
+            &stack.id,
+            wanted,
+        )
+        .await?;
+        self.progress.line(if wanted {
+            "turned termination protection on: the environment is protected"
+        } else {
+            "turned termination protection off: the environment is no longer protected"
+        });
+        Ok(true)
+    }
+
     async fn ensure_event_stream(
         &mut self,
         stack: &DeployedStack,
         current: Option<wiring::EventStreamTarget>,
     ) -> Result<(), ApplyError> {
+        if let EventStreamMode::Existing { stream_arn } = &self.application.settings.event_stream {
+            return self.leave_event_stream(stream_arn, current).await;
+        }
         let wanted = plan::event_stream_target(stack).ok_or_else(|| ApplyError::MissingOutput {
             stack: stack.name.clone(),
             output: format!(
@@ -530,6 +594,15 @@ impl Run<'_> {
                     &wanted,
                 )
                 .await?;
+                if action == ItemAction::Replace
+                    && let Some(replaced) = current
+                {
+                    self.progress.line(format!(
+                        "replaced the event stream destination {} (replace_existing: true); destroy does not restore it",
+                        replaced.destination_arn
+                    ));
+                    self.outcome.event_stream_replaced = Some(replaced.destination_arn);
+                }
                 self.progress.line(format!(
                     "event stream now sends to {}",
                     wanted.destination_arn
@@ -538,6 +611,39 @@ impl Run<'_> {
                 Ok(())
             }
         }
+    }
+
+    /// Mode `existing`: leaves the application's event stream as it is, and warns when it
+    /// does not send to the stream the tagging function reads. The one exception is a
+    /// setting that still sends to the stream this stack created before: the deployer set it,
+    /// and that stream is gone, so it is deleted.
+    async fn leave_event_stream(
+        &mut self,
+        stream_arn: &str,
+        current: Option<wiring::EventStreamTarget>,
+    ) -> Result<(), ApplyError> {
+        let ours = self.session.expected_stream_arn(self.application);
+        let (action, _) = plan::plan_event_stream(self.application, current.as_ref(), &ours, None);
+        if action == ItemAction::Delete {
+            wiring::delete_event_stream(&self.session.clients, &self.application.pinpoint_app_id)
+                .await?;
+            self.progress.line(format!(
+                "removed the event stream that sent to {ours}, the stream this stack no longer has"
+            ));
+            self.outcome.event_stream = ItemAction::Delete;
+            return Ok(());
+        }
+        match current {
+            Some(current) if current.destination_arn == stream_arn => {}
+            Some(current) => self.progress.line(format!(
+                "warning: the application's event stream sends to {}, not to {stream_arn}, so the tagging function receives no events from it; event_stream mode existing leaves the setting alone",
+                current.destination_arn
+            )),
+            None => self.progress.line(format!(
+                "warning: the application has no event stream, so {stream_arn} receives none of its events; event_stream mode existing leaves the setting alone"
+            )),
+        }
+        Ok(())
     }
 }
 
@@ -566,23 +672,4 @@ fn change_set_name() -> String {
         .map(|elapsed| elapsed.as_millis())
         .unwrap_or_default();
     format!("pinpoint-attribution-{millis}")
-}
-
-/// Formats one line per resource action, with replacements flagged.
-pub fn describe_change(change: &ResourceChange) -> String {
-    let mut line = format!(
-        "{:<8} {:<40} {}",
-        change.action, change.resource_type, change.logical_id
-    );
-    match change.replacement.as_deref() {
-        Some("True") => {
-            line.push_str("  REPLACEMENT (the resource is recreated; its data is lost)")
-        }
-        Some("Conditional") => line.push_str("  MAY BE REPLACED (its data may be lost)"),
-        _ => {}
-    }
-    if !change.changed.is_empty() {
-        line.push_str(&format!("  [{}]", change.changed.join(", ")));
-    }
-    line
 }

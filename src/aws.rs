@@ -19,6 +19,7 @@ pub struct AwsOptions {
 pub struct Clients {
     pub cloudformation: aws_sdk_cloudformation::Client,
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
     pub pinpoint: aws_sdk_pinpoint::Client,
     pub s3: aws_sdk_s3::Client,
     pub sts: aws_sdk_sts::Client,
@@ -57,6 +58,7 @@ impl Clients {
         Clients {
             cloudformation: aws_sdk_cloudformation::Client::new(config),
             cognito: aws_sdk_cognitoidentityprovider::Client::new(config),
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
             pinpoint: aws_sdk_pinpoint::Client::new(config),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             sts: aws_sdk_sts::Client::new(config),

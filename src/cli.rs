@@ -87,6 +87,10 @@ pub enum Command {
         /// Maximum wait for CloudFormation to compute one change set, in seconds.
         #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
         timeout: u64,
+        /// Plan as `apply --allow-replace LOGICAL_ID` would: let a change set replace or
+        /// delete this data resource (AttributionTable or EventStream). Repeatable.
+        #[arg(long, value_name = "LOGICAL_ID")]
+        allow_replace: Vec<String>,
     },
     /// Create or update every application's stack, attribute and event stream.
     Apply {
@@ -99,6 +103,11 @@ pub enum Command {
         /// Maximum wait for one change set or stack operation, in seconds.
         #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
         timeout: u64,
+        /// Let a change set replace or delete this data resource (AttributionTable or
+        /// EventStream), losing its data. Without it, apply refuses such a change set.
+        /// Repeatable.
+        #[arg(long, value_name = "LOGICAL_ID")]
+        allow_replace: Vec<String>,
     },
     /// Remove the event streams this deployer set and delete the stacks.
     Destroy {
@@ -120,6 +129,29 @@ pub enum Command {
         /// Shell to write the script for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+    /// Run recorded Pinpoint event-stream records through the attribution logic against one
+    /// deployed application's table and user pool (backfill, or a local journey test).
+    Replay {
+        /// JSON-lines files of events, plain or gzip-compressed, as Firehose writes them;
+        /// `-` reads stdin (also the default); `s3://BUCKET/PREFIX` reads every object under
+        /// the prefix.
+        #[arg(value_name = "FILES")]
+        files: Vec<String>,
+        /// Only count what would change; write neither the table nor Cognito.
+        #[arg(long)]
+        dry_run: bool,
+        /// Pinpoint endpoint export (JSON lines with `Id` and `User`) to find each endpoint's
+        /// user in, instead of calling GetEndpoint.
+        #[arg(long, value_name = "FILE")]
+        endpoints: Option<PathBuf>,
+        /// JSON object of journey ids to journey names, instead of calling GetJourney; needs
+        /// --endpoints.
+        #[arg(long, value_name = "FILE", requires = "endpoints")]
+        journeys: Option<PathBuf>,
+        /// Records handed to the attribution logic at a time, as one invocation would get them.
+        #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10000))]
+        batch_size: u32,
     },
 }
 

@@ -30,6 +30,8 @@ pub struct DeployedStack {
     pub tags: BTreeMap<String, String>,
     pub parameters: BTreeMap<String, String>,
     pub outputs: BTreeMap<String, String>,
+    /// Whether termination protection is on (DescribeStacks `EnableTerminationProtection`).
+    pub termination_protection: bool,
 }
 
 /// Class of a stack status, which decides what apply does with the stack.
@@ -147,6 +149,10 @@ pub enum StackError {
     #[error("{0}")]
     Foreign(String),
     #[error(
+        "stack {stack} has termination protection, left from when the environment was protected; run apply once with protected: false, which turns it off, then destroy"
+    )]
+    TerminationProtected { stack: String },
+    #[error(
         "the template of stack {stack} is {size} bytes, over CloudFormation's inline limit of {MAX_TEMPLATE_BODY_BYTES}; shorten the environment's tag values or names"
     )]
     TemplateTooLarge { stack: String, size: usize },
@@ -226,6 +232,7 @@ pub async fn describe_stack(
                 )
             })
             .collect(),
+        termination_protection: found.enable_termination_protection().unwrap_or(false),
     }))
 }
 
@@ -436,6 +443,22 @@ pub async fn execute_change_set(client: &Client, arn: &str) -> Result<(), AwsErr
     Ok(())
 }
 
+/// Turns the stack's termination protection on or off.
+pub async fn update_termination_protection(
+    client: &Client,
+    stack: &str,
+    enabled: bool,
+) -> Result<(), AwsError> {
+    client
+        .update_termination_protection()
+        .stack_name(stack)
+        .enable_termination_protection(enabled)
+        .send()
+        .await
+        .map_err(|error| AwsError::new("UpdateTerminationProtection", stack, error))?;
+    Ok(())
+}
+
 /// Starts deleting a stack.
 pub async fn delete_stack(client: &Client, stack: &str) -> Result<(), AwsError> {
     client
@@ -618,6 +641,7 @@ mod tests {
             tags: BTreeMap::new(),
             parameters: BTreeMap::new(),
             outputs: BTreeMap::new(),
+            termination_protection: false,
         }
     }
 

@@ -6,6 +6,7 @@
 //! load fail, so the deployer never calls AWS with a half-valid environment.
 
 mod checker;
+mod event_stream;
 mod raw;
 mod rules;
 mod values;
@@ -70,6 +71,12 @@ pub struct Settings {
     pub batch_size: u32,
     /// Retries of a failing batch before its records go to the failure queue.
     pub maximum_retry_attempts: u32,
+    /// Source of the events the tagging function reads.
+    pub event_stream: EventStreamMode,
+    /// `AdminUpdateUserAttributes` calls per second that one function instance may make.
+    pub cognito_updates_per_second: u32,
+    /// Percent of the account's Cognito user-update quota that the application may use.
+    pub cognito_quota_percent: u32,
 }
 
 impl Default for Settings {
@@ -88,6 +95,39 @@ impl Default for Settings {
             log_retention_days: 30,
             batch_size: 100,
             maximum_retry_attempts: 5,
+            event_stream: EventStreamMode::default(),
+            cognito_updates_per_second: 1,
+            cognito_quota_percent: 20,
+        }
+    }
+}
+
+/// Where the tagging function reads the Pinpoint application's events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventStreamMode {
+    /// The stack creates a Kinesis stream and the deployer points the application's event
+    /// stream at it. A destination that the deployer did not set is replaced only when
+    /// `replace_existing` is true.
+    Create { replace_existing: bool },
+    /// The tagging function reads a Kinesis stream that already receives the application's
+    /// events. The stack creates no stream and the deployer never changes the event stream.
+    Existing { stream_arn: String },
+}
+
+impl Default for EventStreamMode {
+    fn default() -> Self {
+        EventStreamMode::Create {
+            replace_existing: false,
+        }
+    }
+}
+
+impl EventStreamMode {
+    /// ARN of the existing stream in mode `existing`; `None` in mode `create`.
+    pub fn existing_stream_arn(&self) -> Option<&str> {
+        match self {
+            EventStreamMode::Create { .. } => None,
+            EventStreamMode::Existing { stream_arn } => Some(stream_arn),
         }
     }
 }

@@ -6,7 +6,7 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use crate::cloudformation::{self, EventWatcher, StackError};
-use crate::config::Application;
+use crate::config::{Application, EventStreamMode};
 use crate::plan::{self, ItemAction};
 use crate::progress::Progress;
 use crate::session::Session;
@@ -157,15 +157,27 @@ async fn destroy_steps(
     {
         return Err(StackError::Foreign(reason));
     }
+    if let Some(stack) = &stack
+        && stack.termination_protection
+    {
+        return Err(StackError::TerminationProtected {
+            stack: stack.name.clone(),
+        });
+    }
 
-    let ours = stack
-        .as_ref()
-        .and_then(plan::event_stream_target)
-        .map(|target| target.destination_arn)
-        .unwrap_or_else(|| session.expected_stream_arn(application));
+    // The stack's own stream, when it has one. In mode `existing` the stack creates none, so
+    // no destination is the deployer's to remove.
+    let ours = match (
+        stack.as_ref().and_then(plan::event_stream_target),
+        &application.settings.event_stream,
+    ) {
+        (Some(target), _) => Some(target.destination_arn),
+        (None, EventStreamMode::Create { .. }) => Some(session.expected_stream_arn(application)),
+        (None, EventStreamMode::Existing { .. }) => None,
+    };
     let current = wiring::read_event_stream(&session.clients, &application.pinpoint_app_id).await?;
     match current {
-        Some(current) if current.destination_arn == ours => {
+        Some(current) if Some(&current.destination_arn) == ours.as_ref() => {
             wiring::delete_event_stream(&session.clients, &application.pinpoint_app_id).await?;
             progress.line("removed the event stream");
             outcome.event_stream = ItemAction::Delete;

@@ -9,6 +9,7 @@ use crate::apply::{ApplyError, needed_artifacts, render_all};
 use crate::artifacts::{ArtifactSet, Function};
 use crate::cloudformation::{self, ChangeSet, ChangeSetRequest, ResourceChange, StackState};
 use crate::config::Application;
+use crate::guard;
 use crate::plan::{self, Inspection, ItemAction, ValueChange};
 use crate::render::RenderedStack;
 use crate::session::Session;
@@ -64,6 +65,9 @@ pub struct ApplicationPlan {
     pub event_stream_destination: Option<String>,
     /// Kinesis stream ARN that apply points the event stream at.
     pub event_stream_target: String,
+    /// Planned change of the stack's termination protection: `create` turns it on (protected
+    /// environments), `delete` turns it off.
+    pub termination_protection: ItemAction,
     /// Reason apply cannot proceed for this application; `null` when it can.
     pub blocked: Option<String>,
     /// An error that stopped the inspection of this application.
@@ -75,6 +79,7 @@ impl ApplicationPlan {
         self.stack_action.is_change()
             || self.cognito_attribute.is_change()
             || self.event_stream.is_change()
+            || self.termination_protection.is_change()
             || self.error.is_some()
     }
 }
@@ -180,10 +185,14 @@ fn serialize_resource_changes<S: Serializer>(
 ///
 /// For a stack whose template, parameters or tags differ, it creates a change set to read the
 /// resource actions and deletes it again. `timeout` bounds the wait for each change set.
+///
+/// `allow_replace` names the data resources that a change set may replace or delete, as
+/// `apply --allow-replace` does; any other such change blocks the plan.
 pub async fn diff(
     session: &Session,
     artifacts: &ArtifactSet,
     timeout: Duration,
+    allow_replace: &[String],
 ) -> Result<DiffReport, ApplyError> {
     let rendered = render_all(session, artifacts)?;
     let artifacts_plan = plan_artifacts(session, artifacts).await?;
@@ -193,6 +202,7 @@ pub async fn diff(
         artifacts,
         uploads: &artifacts_plan.upload,
         timeout,
+        allow_replace,
     };
     let plans: Vec<ApplicationPlan> = futures::stream::iter(
         session
@@ -234,10 +244,17 @@ async fn plan_artifacts(
         });
     }
 
+    let own_bucket = session.environment.artifacts_bucket.is_none();
+    let bucket_action =
+        if own_bucket && !upload::bucket_is_secured(&session.clients, &bucket).await? {
+            ItemAction::Update
+        } else {
+            ItemAction::Unchanged
+        };
     let missing = upload::missing_artifacts(&session.clients, &bucket, needed).await?;
     Ok(ArtifactsPlan {
         bucket,
-        bucket_action: ItemAction::Unchanged,
+        bucket_action,
         upload: missing.iter().map(|artifact| artifact.s3_key()).collect(),
     })
 }
@@ -250,6 +267,8 @@ pub struct PlanContext<'a> {
     pub uploads: &'a [String],
     /// Maximum wait for a change set.
     pub timeout: Duration,
+    /// Data resources that a change set may replace or delete (`--allow-replace`).
+    pub allow_replace: &'a [String],
 }
 
 async fn plan_application(
@@ -271,6 +290,13 @@ async fn plan_application(
         match preview_changes(context, application, &rendered).await {
             Ok(changes) => plan.resource_changes = changes,
             Err(error) => plan.error = Some(error.to_string()),
+        }
+        if plan.blocked.is_none() {
+            plan.blocked = guard::refusal(
+                &rendered.stack_name,
+                &plan.resource_changes,
+                context.allow_replace,
+            );
         }
     }
     plan
@@ -296,6 +322,7 @@ fn empty_plan(
         event_stream: ItemAction::Unchanged,
         event_stream_destination: None,
         event_stream_target: context.session.expected_stream_arn(application),
+        termination_protection: ItemAction::Unchanged,
         blocked: None,
         error: None,
     }
@@ -365,9 +392,13 @@ pub fn plan_from_inspection(
     plan.event_stream = stream_action;
     plan.blocked = blocked;
 
+    let protected = session.environment.protected;
     let Some(deployed) = &inspection.stack else {
         plan.stack_action = ItemAction::Create;
         plan.resource_changes = plan::resources_to_add(&rendered.template);
+        if protected {
+            plan.termination_protection = ItemAction::Create;
+        }
         return plan;
     };
     if let Some(reason) =
@@ -377,6 +408,11 @@ pub fn plan_from_inspection(
         plan.blocked = Some(reason);
         return plan;
     }
+    plan.termination_protection = match (deployed.termination_protection, protected) {
+        (false, true) => ItemAction::Create,
+        (true, false) => ItemAction::Delete,
+        _ => ItemAction::Unchanged,
+    };
     match deployed.state() {
         StackState::Stable => {}
         StackState::Missing => {

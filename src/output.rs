@@ -12,6 +12,7 @@ use crate::cli::OutputFormat;
 use crate::cloudformation::ResourceChange;
 use crate::destroy::DestroyReport;
 use crate::diff::{self, ApplicationPlan, DiffReport};
+use crate::guard;
 use crate::plan::ItemAction;
 use crate::status::StatusReport;
 
@@ -83,6 +84,13 @@ pub fn apply_text(report: &ApplyReport) -> String {
             action_name(app.cognito_attribute),
             action_name(app.event_stream)
         );
+        if let Some(replaced) = &app.event_stream_replaced {
+            let _ = writeln!(
+                text,
+                "{:<16} replaced event stream destination: {replaced}",
+                ""
+            );
+        }
         if let Some(error) = &app.error {
             let _ = writeln!(text, "{:<16} error: {error}", "");
         }
@@ -176,6 +184,17 @@ pub fn application_plan_text(app: &ApplicationPlan, colour: bool) -> String {
         format!("cognito attribute {}", app.cognito_attribute_name),
     );
     item(app.event_stream, event_stream_description(app));
+    match app.termination_protection {
+        ItemAction::Create => item(
+            ItemAction::Update,
+            "termination protection: turn on".to_owned(),
+        ),
+        ItemAction::Delete => item(
+            ItemAction::Update,
+            "termination protection: turn off".to_owned(),
+        ),
+        _ => {}
+    }
 
     if let Some(blocked) = &app.blocked {
         let _ = writeln!(text, "  blocked: {blocked}");
@@ -201,12 +220,20 @@ fn resource_description(change: &ResourceChange) -> String {
     if !change.changed.is_empty() {
         let _ = write!(line, " [{}]", change.changed.join(", "));
     }
-    match change.replacement.as_deref() {
-        Some("True") => {
+    let data = guard::loses_data(change);
+    if change.action == "Remove" && data {
+        line.push_str(": DELETION, its data is lost unless the deployed template retains it");
+    }
+    match (change.replacement.as_deref(), data) {
+        (Some("True"), true) => {
             line.push_str(": REPLACEMENT, the resource is recreated and loses its data")
         }
-        Some("Conditional") => {
+        (Some("True"), false) => line.push_str(": REPLACEMENT, the resource is recreated"),
+        (Some("Conditional"), true) => {
             line.push_str(": MAY BE REPLACED, the resource may be recreated and lose its data")
+        }
+        (Some("Conditional"), false) => {
+            line.push_str(": MAY BE REPLACED, the resource may be recreated")
         }
         _ => {}
     }
@@ -386,6 +413,7 @@ mod tests {
             event_stream: ItemAction::Create,
             event_stream_destination: None,
             event_stream_target: "arn:aws:kinesis:eu-west-1:1:stream/s-events".to_owned(),
+            termination_protection: ItemAction::Unchanged,
             blocked: None,
             error: None,
         }

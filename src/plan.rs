@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::cloudformation::{self, DeployedStack, ResourceChange, StackError, StackState};
-use crate::config::Application;
+use crate::config::{Application, EventStreamMode};
 use crate::render::{RenderedStack, outputs};
 use crate::session::Session;
 use crate::wiring::{self, AttributeState, EventStreamTarget, WiringError};
@@ -196,21 +196,40 @@ pub fn event_stream_target(stack: &DeployedStack) -> Option<EventStreamTarget> {
 
 /// Decides what to do with the application's event stream.
 ///
-/// `ours` is the stream ARN the stack has (or will have); `wanted` is the full target when the
-/// stack's outputs are known. A destination that is not the product's stream is never
-/// replaced: the plan is blocked with a reason naming the current destination.
+/// `ours` is the ARN of the stream the stack creates in mode `create`; `wanted` is the full
+/// target when the stack's outputs are known. In mode `create`, a destination that is not
+/// the product's stream is replaced only with `replace_existing: true`. Without it the plan is
+/// blocked with a reason naming the current destination. In mode `existing` the event stream
+/// stays as it is, unless it still sends to the stream that the stack created before (which
+/// this deployer set): that setting is deleted.
 pub fn plan_event_stream(
     application: &Application,
     current: Option<&EventStreamTarget>,
     ours: &str,
     wanted: Option<&EventStreamTarget>,
 ) -> (ItemAction, Option<String>) {
+    let replace_existing = match &application.settings.event_stream {
+        EventStreamMode::Existing { stream_arn } => {
+            if let Some(reason) = foreign_account_reason(stream_arn, ours) {
+                return (ItemAction::Blocked, Some(reason));
+            }
+            let action = match current {
+                Some(current) if current.destination_arn == ours => ItemAction::Delete,
+                _ => ItemAction::Unchanged,
+            };
+            return (action, None);
+        }
+        EventStreamMode::Create { replace_existing } => *replace_existing,
+    };
     match current {
         None => (ItemAction::Create, None),
+        Some(current) if current.destination_arn != ours && replace_existing => {
+            (ItemAction::Replace, None)
+        }
         Some(current) if current.destination_arn != ours => (
             ItemAction::Blocked,
             Some(format!(
-                "Pinpoint application {} already streams its events to {}, which pinpoint-attribution did not set; it replaces no destination it does not own, so remove that event stream first or deploy against another application",
+                "Pinpoint application {} already streams its events to {}, which pinpoint-attribution did not set, and apply replaces no destination it does not own; if that is a Kinesis data stream, set `event_stream: {{mode: existing, stream_arn: ...}}` to read it; to send the events to a new stream instead, set `event_stream: {{replace_existing: true}}`",
                 application.pinpoint_app_id, current.destination_arn
             )),
         ),
@@ -219,6 +238,22 @@ pub fn plan_event_stream(
             _ => (ItemAction::Unchanged, None),
         },
     }
+}
+
+/// Returns why the tagging function cannot read `stream_arn`, when the stream belongs to
+/// another account than `ours`, the ARN of the stream this account would create.
+///
+/// The loader checks the account only against `account_id`, so an environment file without it
+/// is checked here, against the caller's account.
+fn foreign_account_reason(stream_arn: &str, ours: &str) -> Option<String> {
+    let account_of = |arn: &str| arn.split(':').nth(4).map(str::to_owned);
+    let (stream_account, caller_account) = (account_of(stream_arn)?, account_of(ours)?);
+    if stream_account == caller_account {
+        return None;
+    }
+    Some(format!(
+        "event_stream.stream_arn {stream_arn} belongs to account {stream_account}, but the credentials are for account {caller_account}; the deployer grants the tagging function access to streams of its own account only, so use a stream of account {caller_account}"
+    ))
 }
 
 /// Resource actions of a stack that does not exist yet: every resource of the template is added.
@@ -303,6 +338,101 @@ mod tests {
         ));
         assert!(!same_template("a: 1\n", "a: 2\n"));
         assert!(!same_template("a: [\n", "a: 1\n"));
+    }
+
+    fn application(event_stream: EventStreamMode) -> Application {
+        Application {
+            name: "shop".to_owned(),
+            pinpoint_app_id: "0123456789abcdef0123456789abcdef".to_owned(),
+            user_pool_id: "eu-west-1_AbCdEf123".to_owned(),
+            settings: crate::config::Settings {
+                event_stream,
+                ..Default::default()
+            },
+        }
+    }
+
+    fn target(destination: &str) -> EventStreamTarget {
+        EventStreamTarget {
+            destination_arn: destination.to_owned(),
+            role_arn: "arn:aws:iam::123456789012:role/writer".to_owned(),
+        }
+    }
+
+    const OURS: &str =
+        "arn:aws:kinesis:eu-west-1:123456789012:stream/pinpoint-attribution-dev-shop-events";
+    const FIREHOSE: &str = "arn:aws:firehose:eu-west-1:123456789012:deliverystream/analytics";
+    const ANALYTICS: &str = "arn:aws:kinesis:eu-west-1:123456789012:stream/analytics";
+
+    #[test]
+    fn event_stream_plan_in_create_mode() {
+        let keep = application(EventStreamMode::Create {
+            replace_existing: false,
+        });
+        let replace = application(EventStreamMode::Create {
+            replace_existing: true,
+        });
+        let foreign = target(FIREHOSE);
+        let own = target(OURS);
+
+        assert_eq!(
+            plan_event_stream(&keep, None, OURS, None),
+            (ItemAction::Create, None)
+        );
+        assert_eq!(
+            plan_event_stream(&keep, Some(&own), OURS, Some(&own)),
+            (ItemAction::Unchanged, None)
+        );
+        assert_eq!(
+            plan_event_stream(&replace, Some(&foreign), OURS, None),
+            (ItemAction::Replace, None)
+        );
+        let (action, reason) = plan_event_stream(&keep, Some(&foreign), OURS, None);
+        assert_eq!(action, ItemAction::Blocked);
+        let reason = reason.expect("a blocked plan has a reason");
+        assert!(reason.contains(FIREHOSE), "{reason}");
+        assert!(reason.contains("replace_existing: true"), "{reason}");
+        assert!(reason.contains("mode: existing"), "{reason}");
+    }
+
+    #[test]
+    fn event_stream_plan_in_existing_mode() {
+        let existing = application(EventStreamMode::Existing {
+            stream_arn: ANALYTICS.to_owned(),
+        });
+
+        assert_eq!(
+            plan_event_stream(&existing, None, OURS, None),
+            (ItemAction::Unchanged, None)
+        );
+        assert_eq!(
+            plan_event_stream(&existing, Some(&target(ANALYTICS)), OURS, None),
+            (ItemAction::Unchanged, None)
+        );
+        assert_eq!(
+            plan_event_stream(&existing, Some(&target(FIREHOSE)), OURS, None),
+            (ItemAction::Unchanged, None),
+            "a destination someone else set stays"
+        );
+        assert_eq!(
+            plan_event_stream(&existing, Some(&target(OURS)), OURS, None),
+            (ItemAction::Delete, None),
+            "the setting that sent to the stack's former stream goes"
+        );
+    }
+
+    #[test]
+    fn existing_stream_of_other_account_is_blocked() {
+        let existing = application(EventStreamMode::Existing {
+            stream_arn: "arn:aws:kinesis:eu-west-1:210987654321:stream/analytics".to_owned(),
+        });
+
+        let (action, reason) = plan_event_stream(&existing, None, OURS, None);
+
+        assert_eq!(action, ItemAction::Blocked);
+        let reason = reason.expect("a blocked plan has a reason");
+        assert!(reason.contains("account 210987654321"), "{reason}");
+        assert!(reason.contains("account 123456789012"), "{reason}");
     }
 
     #[test]

@@ -251,7 +251,11 @@ struct TemplateContext<'a> {
     description: String,
     names: PhysicalNames,
     outputs: OutputNames,
+    /// `Retain` in protected environments: applies to the table and the Kinesis stream.
     deletion_policy: &'static str,
+    /// The stream the tagging function reads in mode `existing`; `null` when the stack
+    /// creates its own stream and Pinpoint role.
+    existing_stream_arn: Option<&'a str>,
     tags: Vec<Tag<'a>>,
     key_attribute: &'static str,
     ttl_attribute: &'static str,
@@ -273,6 +277,9 @@ struct TemplateContext<'a> {
     batch_size: u32,
     maximum_retry_attempts: u32,
     maximum_record_age_seconds: u32,
+    tagging_reserved_concurrency: u32,
+    expiration_reserved_concurrency: u32,
+    parallelization_factor: u32,
     function_environment: Vec<EnvVar>,
 }
 
@@ -305,6 +312,14 @@ impl<'a> TemplateContext<'a> {
         let tagging = artifacts.get(Function::Tagging, architecture)?;
         let expiration = artifacts.get(Function::Expiration, architecture)?;
         let names = PhysicalNames::for_stack(stack_name);
+        let concurrency = crate::quota::concurrency(
+            settings.cognito_updates_per_second,
+            settings.cognito_quota_percent,
+        )
+        .map_err(|reason| RenderError::Template {
+            application: application.name.clone(),
+            reason,
+        })?;
 
         let pinpoint_app_arn = format!(
             "arn:${{AWS::Partition}}:mobiletargeting:${{AWS::Region}}:${{AWS::AccountId}}:apps/{}",
@@ -331,6 +346,7 @@ impl<'a> TemplateContext<'a> {
             } else {
                 "Delete"
             },
+            existing_stream_arn: settings.event_stream.existing_stream_arn(),
             tags: tags.iter().map(|(key, value)| Tag { key, value }).collect(),
             key_attribute: contract::KEY_ATTRIBUTE,
             ttl_attribute: contract::TTL_ATTRIBUTE,
@@ -355,6 +371,9 @@ impl<'a> TemplateContext<'a> {
             batch_size: settings.batch_size,
             maximum_retry_attempts: settings.maximum_retry_attempts,
             maximum_record_age_seconds: MAXIMUM_RECORD_AGE_SECONDS,
+            tagging_reserved_concurrency: concurrency.tagging,
+            expiration_reserved_concurrency: concurrency.expiration,
+            parallelization_factor: concurrency.parallelization_factor,
         })
     }
 }
@@ -390,6 +409,10 @@ fn function_environment(application: &Application, names: &PhysicalNames) -> Vec
         variable(
             contract::env::CAMPAIGN_VALUE,
             settings.campaign_value.as_str(),
+        ),
+        variable(
+            contract::env::COGNITO_UPDATES_PER_SECOND,
+            &settings.cognito_updates_per_second.to_string(),
         ),
     ]
 }

@@ -19,8 +19,9 @@ use crate::output;
 use crate::package::{self, PackageOptions};
 use crate::progress::stderr_is_terminal;
 use crate::render;
+use crate::replay::{self, ReplayOptions};
 use crate::session::Session;
-use crate::{destroy, diff, status};
+use crate::{destroy, diff, guard, status};
 
 /// Exit code: success, or no changes for `diff --exit-code`.
 pub const EXIT_OK: i32 = 0;
@@ -59,15 +60,29 @@ async fn dispatch(cli: Cli) -> Result<i32, BoxError> {
             artifacts,
             exit_code,
             timeout,
-        } => diff_command(&cli, artifacts, *exit_code, Duration::from_secs(*timeout)).await,
+            allow_replace,
+        } => {
+            guard::check_allowed(allow_replace)?;
+            diff_command(
+                &cli,
+                artifacts,
+                *exit_code,
+                Duration::from_secs(*timeout),
+                allow_replace,
+            )
+            .await
+        }
         Command::Apply {
             artifacts,
             concurrency,
             timeout,
+            allow_replace,
         } => {
+            guard::check_allowed(allow_replace)?;
             let options = ApplyOptions {
                 concurrency: *concurrency,
                 timeout: Duration::from_secs(*timeout),
+                allow_replace: allow_replace.clone(),
             };
             apply_command(&cli, artifacts, &options).await
         }
@@ -78,6 +93,23 @@ async fn dispatch(cli: Cli) -> Result<i32, BoxError> {
         } => destroy_command(&cli, *yes, *concurrency, Duration::from_secs(*timeout)).await,
         Command::Status => status_command(&cli).await,
         Command::Completions { shell } => Ok(completions_command(*shell)),
+        Command::Replay {
+            files,
+            dry_run,
+            endpoints,
+            journeys,
+            batch_size,
+        } => {
+            let options = ReplayOptions {
+                sources: files.clone(),
+                dry_run: *dry_run,
+                endpoints: endpoints.clone(),
+                journeys: journeys.clone(),
+                batch_size: *batch_size as usize,
+                now_ms: tagging::system_clock(),
+            };
+            replay_command(&cli, &options).await
+        }
     }
 }
 
@@ -172,10 +204,11 @@ async fn diff_command(
     artifacts: &Path,
     exit_code: bool,
     timeout: Duration,
+    allow_replace: &[String],
 ) -> Result<i32, BoxError> {
     let artifacts = ArtifactSet::load(artifacts)?;
     let session = open_session(cli).await?;
-    let report = diff::diff(&session, &artifacts, timeout).await?;
+    let report = diff::diff(&session, &artifacts, timeout, allow_replace).await?;
     let colour = cli.output == OutputFormat::Text && output::colour_enabled(std::io::stdout());
     output::print(cli.output, &report, |report| {
         output::diff_text(report, colour)
@@ -278,5 +311,16 @@ async fn status_command(cli: &Cli) -> Result<i32, BoxError> {
         EXIT_ERROR
     } else {
         EXIT_OK
+    })
+}
+
+async fn replay_command(cli: &Cli, options: &ReplayOptions) -> Result<i32, BoxError> {
+    let session = open_session(cli).await?;
+    let summary = replay::replay(&session, options).await?;
+    output::print(cli.output, &summary, replay::summary_text);
+    Ok(if summary.completed() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
     })
 }

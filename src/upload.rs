@@ -51,7 +51,7 @@ pub async fn bucket_exists(clients: &Clients, bucket: &str) -> Result<bool, AwsE
     }
 }
 
-/// Creates the deployer's own bucket: private, encrypted.
+/// Creates the deployer's own bucket, then makes it private and encrypted.
 pub async fn create_bucket(clients: &Clients, bucket: &str, region: &str) -> Result<(), AwsError> {
     let mut request = clients.s3.create_bucket().bucket(bucket);
     // NOTE: us-east-1 is the one region that rejects an explicit location constraint.
@@ -67,22 +67,48 @@ pub async fn create_bucket(clients: &Clients, bucket: &str, region: &str) -> Res
         .await
         .map_err(|error| AwsError::new("CreateBucket", bucket, error))?;
 
-    clients
+    secure_bucket(clients, bucket).await
+}
+
+/// Returns whether the deployer's bucket blocks every kind of public access.
+///
+/// [`secure_bucket`] writes this block last, so a complete block also means that default
+/// encryption is set. An apply stopped between the two leaves it missing or partial.
+pub async fn bucket_is_secured(clients: &Clients, bucket: &str) -> Result<bool, AwsError> {
+    let response = match clients
         .s3
-        .put_public_access_block()
+        .get_public_access_block()
         .bucket(bucket)
-        .public_access_block_configuration(
-            PublicAccessBlockConfiguration::builder()
-                .block_public_acls(true)
-                .block_public_policy(true)
-                .ignore_public_acls(true)
-                .restrict_public_buckets(true)
-                .build(),
-        )
         .send()
         .await
-        .map_err(|error| AwsError::new("PutPublicAccessBlock", bucket, error))?;
+    {
+        Ok(response) => response,
+        Err(error)
+            if error
+                .as_service_error()
+                .and_then(|e| e.meta().code())
+                .is_some_and(|code| code == "NoSuchPublicAccessBlockConfiguration") =>
+        {
+            return Ok(false);
+        }
+        Err(error) => return Err(AwsError::new("GetPublicAccessBlock", bucket, error)),
+    };
 
+    let Some(block) = response.public_access_block_configuration() else {
+        return Ok(false);
+    };
+    Ok([
+        block.block_public_acls(),
+        block.block_public_policy(),
+        block.ignore_public_acls(),
+        block.restrict_public_buckets(),
+    ]
+    .iter()
+    .all(|setting| *setting == Some(true)))
+}
+
+/// Sets default encryption, then blocks all public access. Repeating it changes nothing.
+pub async fn secure_bucket(clients: &Clients, bucket: &str) -> Result<(), AwsError> {
     let encryption = ServerSideEncryptionConfiguration::builder()
         .rules(
             ServerSideEncryptionRule::builder()
@@ -104,6 +130,22 @@ pub async fn create_bucket(clients: &Clients, bucket: &str, region: &str) -> Res
         .send()
         .await
         .map_err(|error| AwsError::new("PutBucketEncryption", bucket, error))?;
+
+    clients
+        .s3
+        .put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .block_public_policy(true)
+                .ignore_public_acls(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|error| AwsError::new("PutPublicAccessBlock", bucket, error))?;
     Ok(())
 }
 

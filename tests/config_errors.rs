@@ -696,3 +696,202 @@ fn multiple_documents_are_rejected() {
         "{message}"
     );
 }
+
+#[test]
+fn event_stream_existing_needs_stream_arn() {
+    let yaml = with_application_lines("    event_stream:\n      mode: existing\n");
+
+    assert_eq!(
+        error_of(&yaml),
+        "environments/dev.yaml:8:7: missing key `stream_arn` in this mapping; add `stream_arn: arn:aws:kinesis:eu-west-1:123456789012:stream/pinpoint-events`"
+    );
+}
+
+#[test]
+fn event_stream_unknown_mode_suggests_one() {
+    let yaml = with_application_lines("    event_stream: {mode: exisitng}\n");
+
+    assert_eq!(
+        error_of(&yaml),
+        "environments/dev.yaml:7:26: event_stream.mode: expected create or existing, found \"exisitng\"; did you mean existing?"
+    );
+}
+
+#[test]
+fn event_stream_firehose_arn_is_rejected() {
+    let yaml = with_application_lines(
+        "    event_stream:\n      mode: existing\n      stream_arn: arn:aws:firehose:eu-west-1:123456789012:deliverystream/analytics\n",
+    );
+
+    assert_eq!(
+        error_of(&yaml),
+        "environments/dev.yaml:9:19: event_stream.stream_arn: expected a Kinesis data stream ARN like arn:aws:kinesis:eu-west-1:123456789012:stream/pinpoint-events, found \"arn:aws:firehose:eu-west-1:123456789012:deliverystream/analytics\"; that is a Firehose delivery stream, which Lambda cannot read; give the Kinesis data stream that receives the application's events"
+    );
+}
+
+#[test]
+fn event_stream_arn_shapes_are_checked() {
+    let cases = [
+        ("arn:aws:kinesis:eu-west-1:123456789012", "six parts"),
+        (
+            "arn:aws:sqs:eu-west-1:123456789012:stream/events",
+            "the service part is \"sqs\"",
+        ),
+        (
+            "arn:aws:kinesis:europe:123456789012:stream/events",
+            "not a region code",
+        ),
+        (
+            "arn:aws:kinesis:eu-west-1:1234:stream/events",
+            "not a 12-digit account id",
+        ),
+        (
+            "arn:aws:kinesis:eu-west-1:123456789012:table/events",
+            "stream/NAME",
+        ),
+        (
+            "arn:aws:kinesis:eu-west-1:123456789012:stream/events/consumer/app:1",
+            "ending in stream/events",
+        ),
+        (
+            "arn:aws:kinesis:eu-west-1:123456789012:stream/bad name",
+            "must be 1 to 128",
+        ),
+        (
+            "aws:kinesis:eu-west-1:123456789012:stream/events:x",
+            "starts with arn:aws:",
+        ),
+    ];
+    for (arn, hint) in cases {
+        let yaml = with_application_lines(&format!(
+            "    event_stream: {{mode: existing, stream_arn: \"{arn}\"}}\n"
+        ));
+
+        let message = error_of(&yaml);
+
+        assert!(
+            message.starts_with("environments/dev.yaml:7:"),
+            "{arn}: {message}"
+        );
+        assert!(message.contains(hint), "{arn}: {message}");
+    }
+}
+
+#[test]
+fn event_stream_arn_in_other_region_is_rejected() {
+    let yaml = with_application_lines(
+        "    event_stream: {mode: existing, stream_arn: \"arn:aws:kinesis:us-east-1:123456789012:stream/events\"}\n",
+    );
+
+    assert_eq!(
+        error_of(&yaml),
+        "environments/dev.yaml:7:48: event_stream.stream_arn: the stream is in us-east-1, but the environment's region (line 2) is eu-west-1; Lambda reads Kinesis streams of its own region only, so use a stream in eu-west-1"
+    );
+}
+
+#[test]
+fn event_stream_arn_of_other_account_is_rejected() {
+    let yaml = "\
+environment: dev
+region: eu-west-1
+account_id: \"123456789012\"
+defaults:
+  event_stream:
+    mode: existing
+    stream_arn: arn:aws:kinesis:eu-west-1:210987654321:stream/events
+applications:
+  - name: shop
+    pinpoint_app_id: 0123456789abcdef0123456789abcdef
+    user_pool_id: eu-west-1_AbCdEf123
+";
+
+    assert_eq!(
+        error_of(yaml),
+        "environments/dev.yaml:7:17: event_stream.stream_arn: the stream belongs to account 210987654321, but the environment's account_id is 123456789012; the deployer grants the tagging function access to streams of its own account only, so use a stream of account 123456789012"
+    );
+}
+
+#[test]
+fn event_stream_keys_of_other_mode() {
+    let arn_in_create = with_application_lines(
+        "    event_stream:\n      stream_arn: arn:aws:kinesis:eu-west-1:123456789012:stream/events\n",
+    );
+    let replace_in_existing = with_application_lines(
+        "    event_stream:\n      mode: existing\n      replace_existing: true\n      stream_arn: arn:aws:kinesis:eu-west-1:123456789012:stream/events\n",
+    );
+
+    assert_eq!(
+        error_of(&arn_in_create),
+        "environments/dev.yaml:8:19: event_stream.stream_arn: a stream ARN is only read with `mode: existing`; remove it, or add `mode: existing` to read that stream"
+    );
+    assert_eq!(
+        error_of(&replace_in_existing),
+        "environments/dev.yaml:9:25: event_stream.replace_existing: only read with `mode: create`, because `mode: existing` never changes the application's event stream; remove it"
+    );
+}
+
+#[test]
+fn event_stream_replace_existing_must_be_boolean() {
+    let yaml = with_application_lines("    event_stream: {replace_existing: yes}\n");
+
+    let message = error_of(&yaml);
+
+    assert!(
+        message.starts_with("environments/dev.yaml:7:38: event_stream.replace_existing: expected true or false, found yes"),
+        "{message}"
+    );
+}
+
+#[test]
+fn event_stream_unknown_key_is_rejected() {
+    let yaml = with_application_lines("    event_stream: {mode: create, stream: x}\n");
+
+    let message = error_of(&yaml);
+
+    assert!(message.starts_with("environments/dev.yaml:7:"), "{message}");
+    assert!(message.contains("stream"), "{message}");
+}
+
+#[test]
+fn cognito_share_too_small_for_two_instances_is_rejected() {
+    let yaml = with_application_lines(
+        "    cognito_updates_per_second: 5\n    cognito_quota_percent: 20\n",
+    );
+
+    assert_eq!(
+        error_of(&yaml),
+        "environments/dev.yaml:4:5: cognito_quota_percent: 20% of Cognito's 25 user updates per second is 5.00, but one tagging and one expiration instance at cognito_updates_per_second 5 need 10; raise cognito_quota_percent or lower cognito_updates_per_second"
+    );
+}
+
+#[test]
+fn cognito_rate_out_of_range_is_rejected() {
+    let yaml = with_application_lines("    cognito_updates_per_second: 30\n");
+
+    assert_eq!(
+        error_of(&yaml),
+        "environments/dev.yaml:7:33: cognito_updates_per_second: expected an integer from 1 to 25, found 30; use a value from 1 to 25"
+    );
+}
+
+#[test]
+fn cognito_shares_over_the_whole_quota_are_rejected() {
+    let yaml = "\
+environment: dev
+region: eu-west-1
+defaults:
+  cognito_quota_percent: 60
+applications:
+  - name: shop
+    pinpoint_app_id: 0123456789abcdef0123456789abcdef
+    user_pool_id: eu-west-1_AbCdEf123
+  - name: news
+    pinpoint_app_id: 1123456789abcdef0123456789abcdef
+    user_pool_id: eu-west-1_AbCdEf123
+";
+
+    assert_eq!(
+        error_of(yaml),
+        "environments/dev.yaml:6:3: applications: their cognito_quota_percent values add up to 120, but they share one account's Cognito quota; lower them to 100 in total"
+    );
+}

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use pinpoint_attribution::artifacts::Architecture;
-use pinpoint_attribution::config::{self, CampaignValue, Environment, Settings};
+use pinpoint_attribution::config::{self, CampaignValue, Environment, EventStreamMode, Settings};
 
 fn parse(yaml: &str) -> Environment {
     config::parse(Path::new("environments/test.yaml"), yaml)
@@ -127,6 +127,11 @@ applications:
     log_retention_days: 3653
     batch_size: 10000
     maximum_retry_attempts: 0
+    event_stream:
+      mode: existing
+      stream_arn: arn:aws:kinesis:eu-central-1:210987654321:stream/app-events
+    cognito_updates_per_second: 3
+    cognito_quota_percent: 100
 ",
     );
 
@@ -157,6 +162,12 @@ applications:
             log_retention_days: 3653,
             batch_size: 10000,
             maximum_retry_attempts: 0,
+            event_stream: EventStreamMode::Existing {
+                stream_arn: "arn:aws:kinesis:eu-central-1:210987654321:stream/app-events"
+                    .to_owned()
+            },
+            cognito_updates_per_second: 3,
+            cognito_quota_percent: 100,
         }
     );
 }
@@ -268,4 +279,61 @@ fn local_file_targets_the_emulator() {
     for application in &environment.applications {
         assert_eq!(application.settings.architecture, Architecture::X86_64);
     }
+}
+
+#[test]
+fn event_stream_modes_are_read_and_merged() {
+    let yaml = "\
+environment: dev
+region: eu-west-1
+account_id: \"123456789012\"
+defaults:
+  event_stream: {replace_existing: true}
+applications:
+  - name: shop
+    pinpoint_app_id: 0123456789abcdef0123456789abcdef
+    user_pool_id: eu-west-1_AbCdEf123
+  - name: news
+    pinpoint_app_id: fedcba9876543210fedcba9876543210
+    user_pool_id: eu-west-1_AbCdEf123
+    event_stream:
+      mode: existing
+      stream_arn: arn:aws:kinesis:eu-west-1:123456789012:stream/analytics-events
+  - name: blog
+    pinpoint_app_id: 00000000000000000000000000000000
+    user_pool_id: eu-west-1_AbCdEf123
+    event_stream: {mode: create}
+";
+
+    let environment = parse(yaml);
+
+    assert_eq!(
+        environment.applications[0].settings.event_stream,
+        EventStreamMode::Create {
+            replace_existing: true
+        }
+    );
+    assert_eq!(
+        environment.applications[1].settings.event_stream,
+        EventStreamMode::Existing {
+            stream_arn: "arn:aws:kinesis:eu-west-1:123456789012:stream/analytics-events".to_owned()
+        }
+    );
+    assert_eq!(
+        environment.applications[2].settings.event_stream,
+        EventStreamMode::Create {
+            replace_existing: false
+        },
+        "an application's event_stream replaces the one of defaults as a whole"
+    );
+}
+
+#[test]
+fn event_stream_defaults_to_create_without_replacing() {
+    assert_eq!(
+        parse(MINIMAL).applications[0].settings.event_stream,
+        EventStreamMode::Create {
+            replace_existing: false
+        }
+    );
 }

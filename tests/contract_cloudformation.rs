@@ -22,9 +22,12 @@ use aws_sdk_cloudformation::types::{
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_types::DateTime;
 
+use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
+use aws_sdk_cloudformation::operation::update_termination_protection::UpdateTerminationProtectionOutput;
 use pinpoint_attribution::cloudformation::{
     self, ChangeSet, ChangeSetRequest, EventWatcher, StackError,
 };
+use pinpoint_attribution::guard::{self, GuardError};
 use pinpoint_attribution::progress::Progress;
 
 const STACK: &str = "pinpoint-attribution-dev-shop";
@@ -427,4 +430,178 @@ async fn change_set_wait_is_bounded_by_timeout() {
         1,
         "the unfinished change set is deleted"
     );
+}
+
+/// Builds a ready change set from (action, logical id, type, replacement) tuples.
+fn change_set_with(
+    changes: &[(ChangeAction, &str, &str, Option<Replacement>)],
+) -> DescribeChangeSetOutput {
+    let mut output = DescribeChangeSetOutput::builder()
+        .change_set_id(CHANGE_SET_ARN)
+        .status(ChangeSetStatus::CreateComplete)
+        .execution_status(ExecutionStatus::Available);
+    for (action, logical_id, resource_type, replacement) in changes {
+        output = output.changes(
+            Change::builder()
+                .r#type(ChangeType::Resource)
+                .resource_change(
+                    ResourceChange::builder()
+                        .action(action.clone())
+                        .logical_resource_id(*logical_id)
+                        .resource_type(*resource_type)
+                        .set_replacement(replacement.clone())
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    output.build()
+}
+
+#[tokio::test]
+async fn replaced_table_is_refused_and_change_set_deleted() {
+    // CloudFormation's response to a renamed table: Modify with Replacement True. moto reports
+    // no Replacement at all, so this path is only reachable with a recorded response.
+    let create = mock!(Client::create_change_set).then_output(created);
+    let describe = mock!(Client::describe_change_set).then_output(|| {
+        change_set_with(&[
+            (
+                ChangeAction::Modify,
+                "AttributionTable",
+                "AWS::DynamoDB::Table",
+                Some(Replacement::True),
+            ),
+            (
+                ChangeAction::Modify,
+                "TaggingFunction",
+                "AWS::Lambda::Function",
+                Some(Replacement::False),
+            ),
+        ])
+    });
+    let delete = mock!(Client::delete_change_set)
+        .match_requests(|input| input.change_set_name() == Some(CHANGE_SET_ARN))
+        .then_output(|| DeleteChangeSetOutput::builder().build());
+    let execute =
+        mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&create, &describe, &delete, &execute]
+    );
+
+    let empty = BTreeMap::new();
+    let ChangeSet::Ready { arn, changes, .. } =
+        cloudformation::create_change_set(&client, &request(&empty))
+            .await
+            .expect("change set")
+    else {
+        panic!("expected a ready change set");
+    };
+    let error = guard::enforce(&client, &arn, STACK, &changes, &[])
+        .await
+        .expect_err("a replaced table is refused");
+
+    let GuardError::Refused(message) = error else {
+        panic!("unexpected error: {error}");
+    };
+    assert!(
+        message.contains("would replace AttributionTable (AWS::DynamoDB::Table)"),
+        "{message}"
+    );
+    assert!(message.contains("attribution"), "{message}");
+    assert!(
+        message.contains("--allow-replace AttributionTable"),
+        "{message}"
+    );
+    assert!(!message.contains("TaggingFunction"), "{message}");
+    assert_eq!(
+        delete.num_calls(),
+        1,
+        "the refused change set must be deleted"
+    );
+    assert_eq!(execute.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn allowed_replacement_keeps_change_set() {
+    let delete =
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&delete]);
+    let changes = vec![cloudformation::ResourceChange {
+        action: "Modify".to_owned(),
+        logical_id: "EventStream".to_owned(),
+        resource_type: "AWS::Kinesis::Stream".to_owned(),
+        replacement: Some("Conditional".to_owned()),
+        changed: vec!["Name".to_owned()],
+    }];
+
+    let refused = guard::enforce(&client, CHANGE_SET_ARN, STACK, &changes, &[]).await;
+    let allowed = guard::enforce(
+        &client,
+        CHANGE_SET_ARN,
+        STACK,
+        &changes,
+        &["EventStream".to_owned()],
+    )
+    .await;
+
+    match refused {
+        Err(GuardError::Refused(message)) => {
+            assert!(message.contains("may replace EventStream"), "{message}");
+        }
+        other => panic!("a conditional replacement must be refused: {other:?}"),
+    }
+    assert!(allowed.is_ok(), "{allowed:?}");
+    assert_eq!(
+        delete.num_calls(),
+        1,
+        "only the refused change set is deleted"
+    );
+}
+
+#[tokio::test]
+async fn termination_protection_call_names_stack_and_flag() {
+    let update = mock!(Client::update_termination_protection)
+        .match_requests(|input| {
+            input.stack_name() == Some(STACK_ID)
+                && input.enable_termination_protection() == Some(true)
+        })
+        .then_output(|| {
+            UpdateTerminationProtectionOutput::builder()
+                .stack_id(STACK_ID)
+                .build()
+        });
+    let client = mock_client!(aws_sdk_cloudformation, [&update]);
+
+    cloudformation::update_termination_protection(&client, STACK_ID, true)
+        .await
+        .expect("UpdateTerminationProtection");
+
+    assert_eq!(update.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn describe_stack_reads_termination_protection() {
+    let describe = mock!(Client::describe_stacks).then_output(|| {
+        DescribeStacksOutput::builder()
+            .stacks(
+                Stack::builder()
+                    .stack_id(STACK_ID)
+                    .stack_name(STACK)
+                    .stack_status(StackStatus::UpdateComplete)
+                    .enable_termination_protection(true)
+                    .creation_time(DateTime::from_secs(1_000))
+                    .build(),
+            )
+            .build()
+    });
+    let client = mock_client!(aws_sdk_cloudformation, [&describe]);
+
+    let stack = cloudformation::describe_stack(&client, STACK)
+        .await
+        .expect("no error")
+        .expect("the stack exists");
+
+    assert!(stack.termination_protection);
 }

@@ -231,3 +231,79 @@ async fn no_patches_flag_leaves_moto_unchanged() {
 
     assert!(stack.outputs().is_empty(), "outputs: {:?}", stack.outputs());
 }
+
+#[tokio::test]
+async fn termination_protection_turns_on_and_off() {
+    let emulator = Emulator::start();
+    let client = aws_sdk_cloudformation::Client::new(&emulator.sdk_config());
+    execute_change_set(&client, "create", ChangeSetType::Create, TEMPLATE_V1).await;
+    assert_eq!(
+        describe_stack(&client)
+            .await
+            .enable_termination_protection(),
+        Some(false)
+    );
+
+    let updated = client
+        .update_termination_protection()
+        .stack_name(STACK)
+        .enable_termination_protection(true)
+        .send()
+        .await
+        .expect("UpdateTerminationProtection on");
+    assert_eq!(
+        updated.stack_id(),
+        describe_stack(&client).await.stack_id(),
+        "the response names the stack"
+    );
+    assert_eq!(
+        describe_stack(&client)
+            .await
+            .enable_termination_protection(),
+        Some(true)
+    );
+
+    client
+        .update_termination_protection()
+        .stack_name(STACK)
+        .enable_termination_protection(false)
+        .send()
+        .await
+        .expect("UpdateTerminationProtection off");
+    assert_eq!(
+        describe_stack(&client)
+            .await
+            .enable_termination_protection(),
+        Some(false)
+    );
+}
+
+#[tokio::test]
+async fn unpatched_moto_lacks_termination_protection() {
+    let emulator = Emulator::start_with_args(&["--without-patch", "termination-protection"]);
+    let client = aws_sdk_cloudformation::Client::new(&emulator.sdk_config());
+    execute_change_set(&client, "create", ChangeSetType::Create, TEMPLATE_V1).await;
+
+    let error = client
+        .update_termination_protection()
+        .stack_name(STACK)
+        .enable_termination_protection(true)
+        .send()
+        .await
+        .expect_err("moto 5.2.6 has no UpdateTerminationProtection");
+
+    let status = error
+        .raw_response()
+        .map(|response| response.status().as_u16());
+    assert_eq!(
+        status,
+        Some(500),
+        "moto answers NotImplementedError with 500"
+    );
+    assert_eq!(
+        describe_stack(&client)
+            .await
+            .enable_termination_protection(),
+        Some(false)
+    );
+}

@@ -163,6 +163,7 @@ fn populated_report() -> DiffReport {
         event_stream: ItemAction::Update,
         event_stream_destination: Some("arn:aws:kinesis:eu-west-1:1:stream/a".to_owned()),
         event_stream_target: "arn:aws:kinesis:eu-west-1:1:stream/b".to_owned(),
+        termination_protection: ItemAction::Create,
         blocked: Some("reason".to_owned()),
         error: Some("error".to_owned()),
     };

@@ -103,24 +103,80 @@ fn table_settings_match_contract() {
 }
 
 #[test]
-fn table_is_retained_only_in_protected_environments() {
+fn data_resources_are_retained_only_in_protected_environments() {
     let unprotected = default_template();
     let protected = parse(&render_yaml(&environment_yaml("protected: true\n", "")).template);
 
-    assert_eq!(
-        unprotected["Resources"]["AttributionTable"]["DeletionPolicy"],
-        "Delete"
+    for logical_id in ["AttributionTable", "EventStream"] {
+        for policy in ["DeletionPolicy", "UpdateReplacePolicy"] {
+            assert_eq!(
+                unprotected["Resources"][logical_id][policy], "Delete",
+                "{logical_id} {policy} without protection"
+            );
+            assert_eq!(
+                protected["Resources"][logical_id][policy], "Retain",
+                "{logical_id} {policy} in a protected environment"
+            );
+        }
+    }
+}
+
+const EXISTING_STREAM: &str = "arn:aws:kinesis:eu-west-1:123456789012:stream/analytics-events";
+
+fn existing_stream_template(extra_top: &str) -> Value {
+    let extra_app = format!("event_stream:\n  mode: existing\n  stream_arn: {EXISTING_STREAM}\n");
+    parse(&render_yaml(&environment_yaml(extra_top, &extra_app)).template)
+}
+
+#[test]
+fn existing_mode_creates_no_stream() {
+    let template = existing_stream_template("");
+    let resources = template["Resources"].as_object().expect("resources");
+
+    assert!(!resources.contains_key("EventStream"));
+    assert!(!resources.contains_key("PinpointEventStreamRole"));
+    assert!(
+        resources
+            .values()
+            .all(|resource| resource["Type"] != "AWS::Kinesis::Stream"),
+        "no Kinesis stream of any logical id"
     );
+    let outputs = template["Outputs"].as_object().expect("outputs");
+    assert!(!outputs.contains_key(outputs::STREAM_ARN));
+    assert!(!outputs.contains_key(outputs::PINPOINT_ROLE_ARN));
+    assert!(outputs.contains_key(outputs::TABLE_NAME));
+}
+
+#[test]
+fn existing_mode_reads_given_stream() {
+    let template = existing_stream_template("");
+
     assert_eq!(
-        unprotected["Resources"]["AttributionTable"]["UpdateReplacePolicy"],
-        "Delete"
+        properties(&template, "TaggingEventSourceMapping")["EventSourceArn"],
+        EXISTING_STREAM
     );
+    let read = statement(&template, "TaggingRole", "ReadEventStream");
+    assert_eq!(read["Resource"], EXISTING_STREAM);
+    assert!(
+        actions(&read).contains(&"kinesis:GetRecords".to_owned()),
+        "{read}"
+    );
+    assert!(
+        !template.to_string().contains("\"EventStream\""),
+        "nothing refers to a stream of the stack"
+    );
+}
+
+#[test]
+fn existing_mode_protected_retains_table() {
+    let template = existing_stream_template("protected: true\n");
+
     assert_eq!(
-        protected["Resources"]["AttributionTable"]["DeletionPolicy"],
+        template["Resources"]["AttributionTable"]["DeletionPolicy"],
         "Retain"
     );
     assert_eq!(
-        protected["Resources"]["AttributionTable"]["UpdateReplacePolicy"],
+        template["Resources"]["AttributionTable"]["UpdateReplacePolicy"],
         "Retain"
     );
 }
@@ -259,9 +315,54 @@ fn functions_use_settings_artifacts_and_contract_variables() {
                 contract::env::USERNAME_ATTRIBUTE: "login",
                 contract::env::CAMPAIGN_ATTRIBUTE: "journey",
                 contract::env::CAMPAIGN_VALUE: "journey_id",
+                contract::env::COGNITO_UPDATES_PER_SECOND: "1",
             })
         );
     }
+}
+
+#[test]
+fn concurrency_keeps_cognito_updates_within_share() {
+    let yaml = environment_yaml(
+        "",
+        "cognito_updates_per_second: 2\ncognito_quota_percent: 60\n",
+    );
+    let template = parse(&render_yaml(&yaml).template);
+
+    // 60% of 25 updates per second is 15: at 2 per instance, 7 instances (6 + 1) fit.
+    assert_eq!(
+        properties(&template, "TaggingFunction")["ReservedConcurrentExecutions"],
+        6
+    );
+    assert_eq!(
+        properties(&template, "ExpirationFunction")["ReservedConcurrentExecutions"],
+        1
+    );
+    assert_eq!(
+        properties(&template, "TaggingEventSourceMapping")["ParallelizationFactor"],
+        1
+    );
+    for function in ["TaggingFunction", "ExpirationFunction"] {
+        assert_eq!(
+            properties(&template, function)["Environment"]["Variables"]
+                [contract::env::COGNITO_UPDATES_PER_SECOND],
+            "2"
+        );
+    }
+}
+
+#[test]
+fn default_concurrency_fits_default_share() {
+    let template = default_template();
+
+    assert_eq!(
+        properties(&template, "TaggingFunction")["ReservedConcurrentExecutions"],
+        4
+    );
+    assert_eq!(
+        properties(&template, "ExpirationFunction")["ReservedConcurrentExecutions"],
+        1
+    );
 }
 
 #[test]

@@ -60,8 +60,20 @@ macro_rules! with_settings {
             pub log_retention_days: Option<Located<RawValue>>,
             pub batch_size: Option<Located<RawValue>>,
             pub maximum_retry_attempts: Option<Located<RawValue>>,
+            pub event_stream: Option<Located<RawEventStream>>,
+            pub cognito_updates_per_second: Option<Located<RawValue>>,
+            pub cognito_quota_percent: Option<Located<RawValue>>,
         }
     };
+}
+
+/// The `event_stream:` mapping of `defaults:` or an application.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEventStream {
+    pub mode: Option<Located<String>>,
+    pub replace_existing: Option<Located<RawValue>>,
+    pub stream_arn: Option<Located<String>>,
 }
 
 with_settings!(
@@ -93,6 +105,9 @@ impl RawApplication {
             log_retention_days: self.log_retention_days.take(),
             batch_size: self.batch_size.take(),
             maximum_retry_attempts: self.maximum_retry_attempts.take(),
+            event_stream: self.event_stream.take(),
+            cognito_updates_per_second: self.cognito_updates_per_second.take(),
+            cognito_quota_percent: self.cognito_quota_percent.take(),
         }
     }
 }

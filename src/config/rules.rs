@@ -3,13 +3,17 @@
 use std::collections::BTreeMap;
 
 use super::checker::Checker;
+use super::event_stream::check_event_stream;
 use super::raw::{Located, RawApplication, RawEnvironment, RawSettings};
 use super::values::{
     check_account_id, check_app_id, check_architecture, check_bucket, check_campaign_attribute,
     check_interaction_events, check_log_retention, check_name, check_region, check_stack_prefix,
     check_tags, check_user_pool_id, check_username_attribute,
 };
-use super::{Application, CampaignValue, DEFAULT_STACK_PREFIX, Environment, Problem, Settings};
+use super::{
+    Application, CampaignValue, DEFAULT_STACK_PREFIX, Environment, EventStreamMode, Problem,
+    Settings,
+};
 use crate::artifacts::Architecture;
 use crate::render::PhysicalNames;
 
@@ -49,16 +53,17 @@ pub(super) fn check_document(
         Some(tags) => check_tags(&mut checker, tags),
         None => BTreeMap::new(),
     };
-    let defaults = match raw.defaults {
-        Some(defaults) => check_settings(&mut checker, defaults.value),
-        None => PartialSettings::default(),
-    };
-
     let context = NamingContext {
         stack_prefix: stack_prefix.as_deref(),
         environment: name.as_deref(),
         region: region.as_ref(),
+        account_id: account_id.as_deref(),
     };
+    let defaults = match raw.defaults {
+        Some(defaults) => check_settings(&mut checker, defaults.value, &context),
+        None => PartialSettings::default(),
+    };
+
     let applications = match checker.required(raw.applications, "applications", &top, "[...]") {
         Some(list) => check_applications(&mut checker, list, &defaults, &context),
         None => Vec::new(),
@@ -87,11 +92,13 @@ pub(super) fn check_document(
     })
 }
 
-/// Names and region the application checks need; `None` where the value itself was invalid.
-struct NamingContext<'a> {
-    stack_prefix: Option<&'a str>,
-    environment: Option<&'a str>,
-    region: Option<&'a Located<String>>,
+/// Names, region and account the application checks need; `None` where the value itself was
+/// invalid or, for the account, not set.
+pub(super) struct NamingContext<'a> {
+    pub stack_prefix: Option<&'a str>,
+    pub environment: Option<&'a str>,
+    pub region: Option<&'a Located<String>>,
+    pub account_id: Option<&'a str>,
 }
 
 /// Settings from one mapping (`defaults:` or an application), before merging.
@@ -108,6 +115,9 @@ struct PartialSettings {
     log_retention_days: Option<u32>,
     batch_size: Option<u32>,
     maximum_retry_attempts: Option<u32>,
+    event_stream: Option<EventStreamMode>,
+    cognito_updates_per_second: Option<u32>,
+    cognito_quota_percent: Option<u32>,
 }
 
 impl PartialSettings {
@@ -159,11 +169,27 @@ impl PartialSettings {
                 .maximum_retry_attempts
                 .or(defaults.maximum_retry_attempts)
                 .unwrap_or(builtin.maximum_retry_attempts),
+            event_stream: self
+                .event_stream
+                .or_else(|| defaults.event_stream.clone())
+                .unwrap_or(builtin.event_stream),
+            cognito_updates_per_second: self
+                .cognito_updates_per_second
+                .or(defaults.cognito_updates_per_second)
+                .unwrap_or(builtin.cognito_updates_per_second),
+            cognito_quota_percent: self
+                .cognito_quota_percent
+                .or(defaults.cognito_quota_percent)
+                .unwrap_or(builtin.cognito_quota_percent),
         }
     }
 }
 
-fn check_settings(checker: &mut Checker, raw: RawSettings) -> PartialSettings {
+fn check_settings(
+    checker: &mut Checker,
+    raw: RawSettings,
+    context: &NamingContext,
+) -> PartialSettings {
     PartialSettings {
         lookback_days: raw
             .lookback_days
@@ -205,6 +231,15 @@ fn check_settings(checker: &mut Checker, raw: RawSettings) -> PartialSettings {
         maximum_retry_attempts: raw
             .maximum_retry_attempts
             .and_then(|value| checker.number_in(&value, "maximum_retry_attempts", 0..=10000, 5)),
+        event_stream: raw
+            .event_stream
+            .and_then(|value| check_event_stream(checker, value, context)),
+        cognito_updates_per_second: raw
+            .cognito_updates_per_second
+            .and_then(|value| checker.number_in(&value, "cognito_updates_per_second", 1..=25, 1)),
+        cognito_quota_percent: raw
+            .cognito_quota_percent
+            .and_then(|value| checker.number_in(&value, "cognito_quota_percent", 1..=100, 20)),
     }
 }
 
@@ -222,13 +257,20 @@ fn check_applications(
         return Vec::new();
     }
 
+    let list_location = list.referenced;
     let mut names_seen: BTreeMap<String, u64> = BTreeMap::new();
     let mut app_ids_seen: BTreeMap<String, (String, u64)> = BTreeMap::new();
     let mut applications = Vec::new();
     for entry in list.value {
         let location = entry.referenced;
         let mut raw = entry.value;
-        let settings = check_settings(checker, raw.take_settings()).merge(defaults);
+        let settings = check_settings(checker, raw.take_settings(), context).merge(defaults);
+        if let Err(message) = crate::quota::concurrency(
+            settings.cognito_updates_per_second,
+            settings.cognito_quota_percent,
+        ) {
+            checker.report(&location, message);
+        }
 
         let name = checker
             .required(raw.name, "name", &location, "shop")
@@ -260,6 +302,19 @@ fn check_applications(
                 settings,
             });
         }
+    }
+
+    let percent: u32 = applications
+        .iter()
+        .map(|application| application.settings.cognito_quota_percent)
+        .sum();
+    if percent > 100 {
+        checker.report(
+            &list_location,
+            format!(
+                "applications: their cognito_quota_percent values add up to {percent}, but they share one account's Cognito quota; lower them to 100 in total"
+            ),
+        );
     }
     applications
 }

@@ -77,7 +77,7 @@ pub(super) fn check_region(
 }
 
 /// Checks that `text` has the shape of a region code, like `eu-west-1` or `us-gov-west-1`.
-fn is_region(text: &str) -> bool {
+pub(super) fn is_region(text: &str) -> bool {
     let parts: Vec<&str> = text.split('-').collect();
     let Some((number, words)) = parts.split_last() else {
         return false;

@@ -124,6 +124,8 @@ fn is_setting(field: &str) -> bool {
         "log_retention_days",
         "batch_size",
         "maximum_retry_attempts",
+        "cognito_updates_per_second",
+        "cognito_quota_percent",
     ];
     SETTINGS.contains(&field)
 }

@@ -131,6 +131,24 @@ pub fn variants() -> Vec<(&'static str, String)> {
             ),
         ),
         (
+            "existing-stream",
+            environment_yaml(
+                "",
+                "event_stream:\n  mode: existing\n  stream_arn: arn:aws:kinesis:eu-west-1:123456789012:stream/analytics-events\n",
+            ),
+        ),
+        (
+            "existing-stream-protected",
+            environment_yaml(
+                "protected: true\n",
+                "event_stream: {mode: existing, stream_arn: \"arn:aws:kinesis:eu-west-1:123456789012:stream/analytics-events\"}\n",
+            ),
+        ),
+        (
+            "replace-existing",
+            environment_yaml("", "event_stream: {mode: create, replace_existing: true}\n"),
+        ),
+        (
             "minimums",
             environment_yaml(
                 "",

@@ -145,6 +145,8 @@ pub struct ApplyApplicationJson {
     pub cognito_attribute: String,
     pub event_stream: String,
     pub outputs: std::collections::BTreeMap<String, String>,
+    pub event_stream_replaced: Option<String>,
+    pub termination_protection: bool,
 }
 
 impl ApplyJson {

@@ -236,6 +236,27 @@ impl ConditionalPut {
     }
 }
 
+impl ConditionalPut {
+    /// Returns whether DynamoDB would accept this write over `stored`, the item it finds.
+    ///
+    /// This evaluates the condition by the rules it expresses, for callers that must predict
+    /// a write without making it (a dry run). An item that is not an attribution item fails
+    /// both conditions, as its missing attributes do in DynamoDB.
+    pub fn holds_for(&self, stored: Option<&Item>) -> bool {
+        let Ok(new) = Attribution::from_item(&self.item) else {
+            return false;
+        };
+        let is_attribution = self.expression_attribute_names.contains_key("#user");
+
+        match stored.map(Attribution::from_item) {
+            None => is_attribution,
+            Some(Ok(stored)) if is_attribution => new.supersedes(&stored),
+            Some(Ok(stored)) => stored.same_interaction(&new),
+            Some(Err(_)) => false,
+        }
+    }
+}
+
 fn rank_names(with_key: bool) -> BTreeMap<String, String> {
     let mut names = BTreeMap::from([
         ("#at".to_owned(), INTERACTED_AT_ATTRIBUTE.to_owned()),
@@ -429,6 +450,31 @@ mod tests {
             put.item[CAMPAIGN_VALUE_ATTRIBUTE],
             AttributeValue::S("Spring".into())
         );
+    }
+
+    #[test]
+    fn holds_for_follows_rank_rules() {
+        let stored = attribution("j1", 10, "Spring", false);
+        let newer = attribution("j2", 20, "Summer", true);
+        let older = attribution("j0", 5, "Winter", true);
+        let stored_item = stored.to_item();
+
+        assert!(ConditionalPut::attribution(&newer).holds_for(None));
+        assert!(ConditionalPut::attribution(&newer).holds_for(Some(&stored_item)));
+        assert!(!ConditionalPut::attribution(&older).holds_for(Some(&stored_item)));
+        assert!(!ConditionalPut::attribution(&stored).holds_for(Some(&stored_item)));
+        assert!(ConditionalPut::confirmation(&stored).holds_for(Some(&stored_item)));
+        assert!(!ConditionalPut::confirmation(&newer).holds_for(Some(&stored_item)));
+        assert!(!ConditionalPut::confirmation(&newer).holds_for(None));
+    }
+
+    #[test]
+    fn holds_for_rejects_foreign_item() {
+        let foreign = Item::from([(KEY_ATTRIBUTE.to_owned(), AttributeValue::S("dana".into()))]);
+        let new = attribution("j1", 10, "Spring", true);
+
+        assert!(!ConditionalPut::attribution(&new).holds_for(Some(&foreign)));
+        assert!(!ConditionalPut::confirmation(&new).holds_for(Some(&foreign)));
     }
 
     #[test]

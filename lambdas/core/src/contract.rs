@@ -28,4 +28,6 @@ pub mod env {
     pub const CAMPAIGN_ATTRIBUTE: &str = "CAMPAIGN_ATTRIBUTE";
     /// Content of the campaign attribute: `journey_name` or `journey_id`.
     pub const CAMPAIGN_VALUE: &str = "CAMPAIGN_VALUE";
+    /// Cognito `AdminUpdateUserAttributes` calls per second that one instance may make.
+    pub const COGNITO_UPDATES_PER_SECOND: &str = "COGNITO_UPDATES_PER_SECOND";
 }

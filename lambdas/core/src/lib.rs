@@ -10,6 +10,7 @@
 
 pub mod attribution;
 pub mod batch;
+pub mod budget;
 pub mod classify;
 pub mod contract;
 pub mod decode;
@@ -17,6 +18,7 @@ pub mod directory;
 pub mod event;
 pub mod expiry;
 pub mod outcome;
+pub mod quota;
 pub mod services;
 pub mod settings;
 

@@ -1,8 +1,12 @@
 //! The core's service traits over the AWS SDK clients: DynamoDB reads and Cognito writes.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
 
+use attribution_core::budget::bounded;
 use attribution_core::contract::KEY_ATTRIBUTE;
+use attribution_core::quota::UpdateLimiter;
 use attribution_core::{
     AttributeValue, AttributionReader, FailureKind, Item, ServiceError, UserPool,
 };
@@ -73,15 +77,19 @@ impl DynamoTable {
 impl AttributionReader for DynamoTable {
     /// Sends a consistent `GetItem`, so a write that finished before the call is seen.
     async fn get(&self, username: &str) -> Result<Option<Item>, ServiceError> {
-        let output = self
+        let request = self
             .client
             .get_item()
             .table_name(&self.table_name)
             .key(KEY_ATTRIBUTE, SdkValue::S(username.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|error| service_error("GetItem", &error))?;
+            .consistent_read(true);
+        let output = bounded("GetItem", async {
+            request
+                .send()
+                .await
+                .map_err(|error| service_error("GetItem", &error))
+        })
+        .await?;
 
         Ok(output.item().map(from_sdk_item))
     }
@@ -99,6 +107,8 @@ impl AttributionReader for DynamoTable {
 pub struct CognitoPool {
     client: aws_sdk_cognitoidentityprovider::Client,
     user_pool_id: String,
+    /// Spaces the updates of this instance; `None` sends them as they come.
+    limiter: Option<Arc<UpdateLimiter>>,
 }
 
 impl CognitoPool {
@@ -109,6 +119,19 @@ impl CognitoPool {
         CognitoPool {
             client,
             user_pool_id: user_pool_id.into(),
+            limiter: None,
+        }
+    }
+
+    /// Limits this instance to `per_second` attribute updates per second.
+    pub fn with_rate(mut self, per_second: NonZeroU32) -> CognitoPool {
+        self.limiter = Some(Arc::new(UpdateLimiter::new(per_second)));
+        self
+    }
+
+    async fn wait_for_rate(&self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.ready().await;
         }
     }
 }
@@ -130,14 +153,21 @@ impl UserPool for CognitoPool {
                 message: error.to_string(),
             })?;
 
-        self.client
+        let request = self
+            .client
             .admin_update_user_attributes()
             .user_pool_id(&self.user_pool_id)
             .username(username)
-            .user_attributes(attribute)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|error| service_error("AdminUpdateUserAttributes", &error))
+            .user_attributes(attribute);
+
+        bounded("AdminUpdateUserAttributes", async {
+            self.wait_for_rate().await;
+            request
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|error| service_error("AdminUpdateUserAttributes", &error))
+        })
+        .await
     }
 }

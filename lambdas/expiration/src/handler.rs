@@ -1,5 +1,9 @@
 //! The DynamoDB stream event handler: records in, partial batch response out.
 
+use std::num::NonZeroU32;
+use std::time::Instant;
+
+use attribution_core::budget::within_budget;
 use attribution_core::{ExpirationReport, ExpirationSettings, Outcome, SkipReason, expire_batch};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use serde_json::Value;
@@ -27,6 +31,18 @@ impl Expiration {
             pool: CognitoPool::new(cognito, &settings.user_pool_id),
             settings,
         }
+    }
+
+    /// Limits this instance to `per_second` Cognito attribute updates per second.
+    pub fn with_cognito_rate(mut self, per_second: NonZeroU32) -> Expiration {
+        self.pool = self.pool.with_rate(per_second);
+        self
+    }
+
+    /// Handles one DynamoDB stream event, giving up on AWS calls (retries included) at
+    /// `deadline`; the record whose call ran out of time is reported for retry.
+    pub async fn handle_until(&self, event: &Value, deadline: Instant) -> DynamoDbEventResponse {
+        within_budget(deadline, self.handle(event)).await
     }
 
     /// Handles one DynamoDB stream event and returns the record to retry from, if any.

@@ -1,7 +1,10 @@
 //! Lambda entry point of the expiration function.
 
-use attribution_core::ExpirationSettings;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use attribution_core::{ExpirationSettings, budget, quota};
 use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
 use expiration::Expiration;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -15,18 +18,44 @@ async fn main() -> Result<(), Error> {
         tracing::error!(error = %error, "invalid function settings; fix the environment variables")
     })?;
 
-    let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let cognito_rate = quota::updates_per_second(read_env).inspect_err(|error| {
+        tracing::error!(error = %error, "invalid function settings; fix the environment variables")
+    })?;
+
+    let retry_config = RetryConfig::standard()
+        .with_max_attempts(budget::MAX_ATTEMPTS)
+        .with_initial_backoff(budget::INITIAL_BACKOFF)
+        .with_max_backoff(budget::MAX_BACKOFF);
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retry_config)
+        .load()
+        .await;
     let expiration = Expiration::new(
         settings,
         aws_sdk_dynamodb::Client::new(&config),
         aws_sdk_cognitoidentityprovider::Client::new(&config),
-    );
+    )
+    .with_cognito_rate(cognito_rate);
 
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let expiration = &expiration;
-        async move { Ok::<_, Error>(expiration.handle(&event.payload).await) }
+        let deadline =
+            budget::budget_deadline(event.context.deadline, epoch_millis(), Instant::now());
+        async move { Ok::<_, Error>(expiration.handle_until(&event.payload, deadline).await) }
     }))
     .await
+}
+
+/// Returns the current time in epoch milliseconds, the clock of the Lambda deadline.
+fn epoch_millis() -> i64 {
+    let elapsed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn read_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 /// Logs JSON lines at the level in `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG` (default `info`).

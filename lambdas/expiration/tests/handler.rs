@@ -358,3 +358,54 @@ async fn read_failure_reports_record() {
     assert_eq!(get_fails.num_calls(), 1);
     assert!(setup.cognito_updates().is_empty());
 }
+
+#[tokio::test]
+async fn read_failing_until_deadline_reports_record() {
+    let setup = Setup::start(&["user-p"]).await;
+    let get_fails = mock!(aws_sdk_dynamodb::Client::get_item).then_http_response(|| {
+        HttpResponse::new(
+            StatusCode::try_from(500).unwrap(),
+            SdkBody::from(r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}"#),
+        )
+    });
+    // Retries that would go on far longer than the budget.
+    let retries = aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(1_000)
+        .with_initial_backoff(std::time::Duration::from_millis(100))
+        .with_max_backoff(std::time::Duration::from_millis(100));
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&setup.emulator.sdk_config())
+            .http_client(create_mock_http_client())
+            .interceptor(
+                MockResponseInterceptor::new()
+                    .rule_mode(RuleMode::MatchAny)
+                    .with_rule(&get_fails),
+            )
+            .retry_config(retries)
+            .build(),
+    );
+    let handler = Expiration::new(settings(&setup.pool_id), dynamodb, setup.cognito.clone());
+    let event = mixed_stream_event();
+    let started = std::time::Instant::now();
+
+    let response = handler
+        .handle_until(&event, started + std::time::Duration::from_millis(600))
+        .await;
+
+    let elapsed = started.elapsed();
+    assert_eq!(
+        serde_json::to_string(&response).unwrap(),
+        format!(
+            r#"{{"batchItemFailures":[{{"itemIdentifier":"{}"}}]}}"#,
+            first_sequence(&event)
+        )
+    );
+    assert!(
+        get_fails.num_calls() > 1,
+        "the read was retried before the budget ended"
+    );
+    assert!(
+        elapsed < std::time::Duration::from_secs(3),
+        "the handler answers when the budget ends, took {elapsed:?}"
+    );
+}

@@ -1,9 +1,14 @@
 //! The core's service traits over the AWS SDK clients: DynamoDB, Cognito and Pinpoint.
+//!
+//! Every call goes through [`bounded`], so that the SDK's retries stop at the invocation's
+//! deadline.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use attribution_core::quota::UpdateLimiter;
 use attribution_core::{
     AttributeValue, AttributionWriter, ConditionalPut, Directory, EndpointUser, FailureKind, Item,
     PutResult, ServiceError, UserPool,
@@ -17,6 +22,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::retry::bounded;
 
 /// How long a looked-up endpoint user or journey name is reused by a warm instance.
 ///
@@ -108,7 +115,7 @@ impl AttributionWriter for DynamoTable {
             .map(|(name, value)| (name.clone(), to_sdk_value(value)))
             .collect();
 
-        let result = self
+        let request = self
             .client
             .put_item()
             .table_name(&self.table_name)
@@ -119,23 +126,24 @@ impl AttributionWriter for DynamoTable {
             ))
             .set_expression_attribute_values(Some(values))
             .return_values(ReturnValue::AllOld)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
 
-        match result {
-            Ok(output) => Ok(PutResult::Written {
-                previous: output.attributes().map(from_sdk_item),
-            }),
-            Err(error) => match error.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(failed)) => {
-                    Ok(PutResult::Rejected {
-                        current: failed.item().map(from_sdk_item),
-                    })
-                }
-                _ => Err(service_error("PutItem", &error)),
-            },
-        }
+        bounded("PutItem", async {
+            match request.send().await {
+                Ok(output) => Ok(PutResult::Written {
+                    previous: output.attributes().map(from_sdk_item),
+                }),
+                Err(error) => match error.as_service_error() {
+                    Some(PutItemError::ConditionalCheckFailedException(failed)) => {
+                        Ok(PutResult::Rejected {
+                            current: failed.item().map(from_sdk_item),
+                        })
+                    }
+                    _ => Err(service_error("PutItem", &error)),
+                },
+            }
+        })
+        .await
     }
 }
 
@@ -144,6 +152,8 @@ impl AttributionWriter for DynamoTable {
 pub struct CognitoPool {
     client: aws_sdk_cognitoidentityprovider::Client,
     user_pool_id: String,
+    /// Spaces the updates of this instance; `None` sends them as they come.
+    limiter: Option<Arc<UpdateLimiter>>,
 }
 
 impl CognitoPool {
@@ -154,6 +164,19 @@ impl CognitoPool {
         CognitoPool {
             client,
             user_pool_id: user_pool_id.into(),
+            limiter: None,
+        }
+    }
+
+    /// Limits this instance to `per_second` attribute updates per second.
+    pub fn with_rate(mut self, per_second: NonZeroU32) -> CognitoPool {
+        self.limiter = Some(Arc::new(UpdateLimiter::new(per_second)));
+        self
+    }
+
+    async fn wait_for_rate(&self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.ready().await;
         }
     }
 }
@@ -175,15 +198,22 @@ impl UserPool for CognitoPool {
                 message: error.to_string(),
             })?;
 
-        self.client
+        let request = self
+            .client
             .admin_update_user_attributes()
             .user_pool_id(&self.user_pool_id)
             .username(username)
-            .user_attributes(attribute)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|error| service_error("AdminUpdateUserAttributes", &error))
+            .user_attributes(attribute);
+
+        bounded("AdminUpdateUserAttributes", async {
+            self.wait_for_rate().await;
+            request
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|error| service_error("AdminUpdateUserAttributes", &error))
+        })
+        .await
     }
 }
 
@@ -209,14 +239,18 @@ impl PinpointDirectory {
         app_id: &str,
         endpoint_id: &str,
     ) -> Result<EndpointUser, ServiceError> {
-        let output = self
+        let request = self
             .client
             .get_endpoint()
             .application_id(app_id)
-            .endpoint_id(endpoint_id)
-            .send()
-            .await
-            .map_err(|error| service_error("GetEndpoint", &error))?;
+            .endpoint_id(endpoint_id);
+        let output = bounded("GetEndpoint", async {
+            request
+                .send()
+                .await
+                .map_err(|error| service_error("GetEndpoint", &error))
+        })
+        .await?;
 
         let user = output
             .endpoint_response()
@@ -235,14 +269,18 @@ impl PinpointDirectory {
         app_id: &str,
         journey_id: &str,
     ) -> Result<String, ServiceError> {
-        let output = self
+        let request = self
             .client
             .get_journey()
             .application_id(app_id)
-            .journey_id(journey_id)
-            .send()
-            .await
-            .map_err(|error| service_error("GetJourney", &error))?;
+            .journey_id(journey_id);
+        let output = bounded("GetJourney", async {
+            request
+                .send()
+                .await
+                .map_err(|error| service_error("GetJourney", &error))
+        })
+        .await?;
 
         output
             .journey_response()

@@ -1,5 +1,8 @@
 //! The Kinesis event handler: records in, partial batch response out.
 
+use std::num::NonZeroU32;
+use std::time::Instant;
+
 use attribution_core::decode::{DecodeError, decode_base64};
 use attribution_core::{
     Directory, InputRecord, Outcome, Services, SkipReason, TaggingReport, TaggingSettings,
@@ -10,6 +13,7 @@ use serde_json::Value;
 use tracing::{debug, error, info, warn};
 
 use crate::aws::{CognitoPool, DynamoTable};
+use crate::retry::within_budget;
 
 /// Returns the current time in epoch milliseconds.
 pub fn system_clock() -> i64 {
@@ -75,6 +79,20 @@ impl<D: Directory + Sync> Tagging<D> {
 
         log_report(&report);
         response(&report)
+    }
+}
+
+impl<D: Directory + Sync> Tagging<D> {
+    /// Limits this instance to `per_second` Cognito attribute updates per second.
+    pub fn with_cognito_rate(mut self, per_second: NonZeroU32) -> Tagging<D> {
+        self.pool = self.pool.with_rate(per_second);
+        self
+    }
+
+    /// Handles one Kinesis event, giving up on AWS calls (retries included) at `deadline`;
+    /// the record whose call ran out of time is reported for retry.
+    pub async fn handle_until(&self, event: &Value, deadline: Instant) -> KinesisEventResponse {
+        within_budget(deadline, self.handle(event)).await
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod aws;
 pub mod handler;
+pub mod retry;
 
 pub use aws::{CognitoPool, DynamoTable, PinpointDirectory};
 pub use handler::{Tagging, kinesis_records, response, system_clock};

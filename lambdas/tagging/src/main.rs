@@ -1,10 +1,12 @@
 //! Lambda entry point of the tagging function.
 
-use attribution_core::TaggingSettings;
+use std::time::Instant;
+
+use attribution_core::{TaggingSettings, quota};
 use aws_config::BehaviorVersion;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
-use tagging::{PinpointDirectory, Tagging};
+use tagging::{PinpointDirectory, Tagging, retry};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -15,17 +17,31 @@ async fn main() -> Result<(), Error> {
         tracing::error!(error = %error, "invalid function settings; fix the environment variables")
     })?;
 
-    let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let cognito_rate = quota::updates_per_second(|name| std::env::var(name).ok())
+        .inspect_err(|error| {
+            tracing::error!(error = %error, "invalid function settings; fix the environment variables")
+        })?;
+
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retry::retry_config())
+        .load()
+        .await;
     let tagging = Tagging::new(
         settings,
         aws_sdk_dynamodb::Client::new(&config),
         aws_sdk_cognitoidentityprovider::Client::new(&config),
         PinpointDirectory::new(aws_sdk_pinpoint::Client::new(&config)),
-    );
+    )
+    .with_cognito_rate(cognito_rate);
 
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let tagging = &tagging;
-        async move { Ok::<_, Error>(tagging.handle(&event.payload).await) }
+        let deadline = retry::budget_deadline(
+            event.context.deadline,
+            tagging::system_clock(),
+            Instant::now(),
+        );
+        async move { Ok::<_, Error>(tagging.handle_until(&event.payload, deadline).await) }
     }))
     .await
 }
