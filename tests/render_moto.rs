@@ -169,7 +169,7 @@ async fn create_stack(sdk: &aws_config::SdkConfig, stack: &render::RenderedStack
         "change set: {:?}",
         described.status_reason()
     );
-    assert_eq!(described.changes().len(), 12, "one Add per resource");
+    assert_eq!(described.changes().len(), 14, "one Add per resource");
 
     cloudformation
         .execute_change_set()

@@ -25,7 +25,7 @@ async fn main() -> Result<(), Error> {
 
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let tagging = &tagging;
-        async move { Ok::<_, Error>(tagging.handle(&event.payload).await) }
+        async move { tagging.invoke(&event.payload).await.map_err(Error::from) }
     }))
     .await
 }
