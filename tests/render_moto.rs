@@ -85,6 +85,8 @@ async fn rendered_stack_deploys_on_the_emulator() {
             "TaggingEventSourceMapping",
             "TaggingFunction",
             "TaggingLogGroup",
+            "TaggingPinpointInvokePermission",
+            "TaggingPinpointRegionalInvokePermission",
             "TaggingRole",
         ]
     );
