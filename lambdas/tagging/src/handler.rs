@@ -166,7 +166,7 @@ fn kinesis_record(index: usize, record: &Value) -> InputRecord {
     }
 }
 
-/// Why an invocation failed as a whole.
+/// A failure of a whole invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InvocationError {
     /// The event is neither a Kinesis event nor a custom-channel invocation.

@@ -1,5 +1,5 @@
 //! The tagging function's custom-channel invocations against the emulator's DynamoDB and
-//! Cognito, and how it tells them apart from Kinesis events.
+//! Cognito, and how the function distinguishes them from Kinesis events.
 
 mod common;
 
@@ -15,8 +15,8 @@ const TABLE: &str = "pinpoint-attribution-test-shop";
 /// Half a day after the fixtures' send time, inside the test clock's lookback window.
 const SCHEDULED_AT: &str = "2024-05-30T12:00:00.000Z";
 
-/// A journey step's invocation for users `user-a` and `user-b`, plus one endpoint whose user
-/// has no username attribute.
+/// Builds a journey step's invocation for users `user-a` and `user-b`, plus one endpoint whose
+/// user has no username attribute.
 fn custom_channel_event() -> Value {
     json!({
         "Message": {},
