@@ -263,6 +263,7 @@ struct TemplateContext<'a> {
     pinpoint_app_arn: String,
     pinpoint_endpoints_arn: String,
     pinpoint_journeys_arn: String,
+    pinpoint_invocation_source_arn: String,
     user_pool_arn: String,
     kms_key_arns: &'static str,
     kinesis_service: &'static str,
@@ -353,6 +354,7 @@ impl<'a> TemplateContext<'a> {
             ttl_deletion_filter: TTL_DELETION_FILTER,
             pinpoint_endpoints_arn: format!("{pinpoint_app_arn}/endpoints/*"),
             pinpoint_journeys_arn: format!("{pinpoint_app_arn}/journeys/*"),
+            pinpoint_invocation_source_arn: format!("{pinpoint_app_arn}/*"),
             pinpoint_app_arn,
             user_pool_arn: format!(
                 "arn:${{AWS::Partition}}:cognito-idp:${{AWS::Region}}:${{AWS::AccountId}}:userpool/{}",

@@ -85,6 +85,8 @@ async fn rendered_stack_deploys_on_the_emulator() {
             "TaggingEventSourceMapping",
             "TaggingFunction",
             "TaggingLogGroup",
+            "TaggingPinpointInvokePermission",
+            "TaggingPinpointRegionalInvokePermission",
             "TaggingRole",
         ]
     );
@@ -169,7 +171,7 @@ async fn create_stack(sdk: &aws_config::SdkConfig, stack: &render::RenderedStack
         "change set: {:?}",
         described.status_reason()
     );
-    assert_eq!(described.changes().len(), 12, "one Add per resource");
+    assert_eq!(described.changes().len(), 14, "one Add per resource");
 
     cloudformation
         .execute_change_set()

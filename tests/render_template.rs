@@ -732,3 +732,40 @@ fn default_bucket_name_matches_the_template_pattern() {
         "pinpoint-attribution-artifacts-123456789012-eu-west-1"
     );
 }
+
+#[test]
+fn pinpoint_may_invoke_tagging_for_this_application() {
+    let template = default_template();
+    let source_arn = json!({"Fn::Sub": "arn:${AWS::Partition}:mobiletargeting:${AWS::Region}:${AWS::AccountId}:apps/0123456789abcdef0123456789abcdef/*"});
+    let permissions: Vec<&Value> = template["Resources"]
+        .as_object()
+        .expect("resources")
+        .values()
+        .filter(|resource| resource["Type"] == "AWS::Lambda::Permission")
+        .map(|resource| &resource["Properties"])
+        .collect();
+
+    let principals: Vec<&Value> = permissions
+        .iter()
+        .map(|permission| &permission["Principal"])
+        .collect();
+    assert_eq!(
+        principals,
+        [
+            &json!("pinpoint.amazonaws.com"),
+            &json!({"Fn::Sub": "pinpoint.${AWS::Region}.amazonaws.com"})
+        ]
+    );
+    for permission in permissions {
+        assert_eq!(permission["Action"], "lambda:InvokeFunction");
+        assert_eq!(
+            permission["FunctionName"],
+            json!({"Fn::GetAtt": ["TaggingFunction", "Arn"]})
+        );
+        assert_eq!(permission["SourceArn"], source_arn);
+        assert_eq!(
+            permission["SourceAccount"],
+            json!({"Ref": "AWS::AccountId"})
+        );
+    }
+}

@@ -99,6 +99,26 @@ where
         &mut unknown_versions,
     );
 
+    attribute_interactions(interactions, outcomes, unknown_versions, settings, services).await
+}
+
+/// Resolves the users of `interactions`, keeps each user's newest one and applies it.
+///
+/// `outcomes` has one entry per input (a stream record, or an endpoint of a custom-channel
+/// invocation), already set for the inputs that were skipped. Each interaction carries the
+/// index of its input.
+pub(crate) async fn attribute_interactions<D, W, P>(
+    interactions: Vec<(usize, Interaction)>,
+    mut outcomes: Vec<RecordOutcome>,
+    unknown_versions: BTreeMap<String, u32>,
+    settings: &TaggingSettings,
+    services: &Services<'_, D, W, P>,
+) -> TaggingReport
+where
+    D: Directory + Sync,
+    W: AttributionWriter + Sync,
+    P: UserPool + Sync,
+{
     let (candidates, resolve_failure) =
         resolve_users(interactions, settings, services.directory, &mut outcomes).await;
 
@@ -116,7 +136,7 @@ where
 
     TaggingReport {
         counts: TaggingCounts::from_outcomes(&outcomes),
-        first_failure: first_failure.map(|index| records[index].id.clone()),
+        first_failure: first_failure.map(|index| outcomes[index].id.clone()),
         outcomes,
         unknown_versions,
     }
@@ -161,7 +181,7 @@ fn read_interactions(
 }
 
 /// Rejects interactions whose window has ended, or that lie implausibly far in the future.
-fn check_time(
+pub(crate) fn check_time(
     interaction: Interaction,
     settings: &TaggingSettings,
     now_ms: i64,
@@ -430,7 +450,7 @@ where
     Ok(())
 }
 
-fn skip(outcome: &mut RecordOutcome, reason: SkipReason, detail: Option<String>) {
+pub(crate) fn skip(outcome: &mut RecordOutcome, reason: SkipReason, detail: Option<String>) {
     outcome.outcome = Outcome::Skipped(reason);
     outcome.detail = detail;
 }

@@ -6,13 +6,16 @@
 //!
 //! A batch of Pinpoint event-stream records goes through [`batch::attribute_batch`]; a batch
 //! of the attribution table's stream records goes through [`expiry::expire_batch`]. Both
-//! return one outcome per record, counts, and the record to report as failed, if any.
+//! return one outcome per record, counts, and the record to report as failed, if any. A
+//! Pinpoint custom-channel invocation goes through [`custom_channel::attribute_custom_channel`],
+//! which makes the same decisions for each of its endpoints.
 
 pub mod attribution;
 pub mod batch;
 pub mod budget;
 pub mod classify;
 pub mod contract;
+pub mod custom_channel;
 pub mod decode;
 pub mod directory;
 pub mod event;
@@ -24,6 +27,9 @@ pub mod settings;
 
 pub use attribution::{AttributeValue, Attribution, Candidate, ConditionalPut, Item};
 pub use batch::{InputRecord, Services, TaggingReport, attribute_batch};
+pub use custom_channel::{
+    CustomChannelEvent, InvocationKind, attribute_custom_channel, invocation_kind,
+};
 pub use directory::{EndpointExport, EndpointUser};
 pub use expiry::{ExpirationReport, expire_batch};
 pub use outcome::{Outcome, RecordOutcome, SkipReason};

@@ -1,15 +1,16 @@
 //! The Kinesis event handler: records in, partial batch response out.
 
+use std::fmt;
 use std::num::NonZeroU32;
 use std::time::Instant;
 
 use attribution_core::decode::{DecodeError, decode_base64};
 use attribution_core::{
-    Directory, InputRecord, Outcome, Services, SkipReason, TaggingReport, TaggingSettings,
-    attribute_batch,
+    CustomChannelEvent, Directory, InputRecord, InvocationKind, Outcome, Services, SkipReason,
+    TaggingReport, TaggingSettings, attribute_batch, attribute_custom_channel, invocation_kind,
 };
 use aws_lambda_events::streams::KinesisEventResponse;
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 use tracing::{debug, error, info, warn};
 
 use crate::aws::{CognitoPool, DynamoTable};
@@ -55,6 +56,56 @@ impl<D: Directory + Sync> Tagging<D> {
         self
     }
 
+    /// Handles one invocation: a Kinesis batch from the event source mapping, or a Pinpoint
+    /// custom-channel invocation from a journey step.
+    ///
+    /// Returns the partial batch response for Kinesis, and the custom-channel response (see
+    /// [`custom_channel_response`]) for a journey step. An event of neither kind, and a
+    /// custom-channel invocation that hit a failure a retry can fix, return an error, so the
+    /// invocation is reported as failed.
+    pub async fn invoke(&self, event: &Value) -> Result<Value, InvocationError> {
+        match invocation_kind(event) {
+            InvocationKind::KinesisBatch => {
+                let response = self.handle(event).await;
+                serde_json::to_value(&response)
+                    .map_err(|error| InvocationError::Response(error.to_string()))
+            }
+            InvocationKind::CustomChannel => self.handle_custom_channel(event).await,
+            InvocationKind::Unknown(reason) => {
+                error!(reason = %reason, "unknown event kind; nothing processed");
+                Err(InvocationError::UnknownEvent(reason))
+            }
+        }
+    }
+
+    /// Handles a Pinpoint custom-channel invocation: attributes each endpoint's user to the
+    /// invocation's journey.
+    pub async fn handle_custom_channel(&self, event: &Value) -> Result<Value, InvocationError> {
+        let event = CustomChannelEvent::from_json(event);
+        let services = Services {
+            directory: &self.directory,
+            writer: &self.table,
+            pool: &self.pool,
+        };
+
+        let report = Box::pin(attribute_custom_channel(
+            &event,
+            &self.settings,
+            &services,
+            (self.clock)(),
+        ))
+        .await;
+
+        log_report(&report);
+        match &report.first_failure {
+            Some(endpoint) => Err(InvocationError::Retryable {
+                endpoint: endpoint.clone(),
+                detail: failure_detail(&report),
+            }),
+            None => Ok(custom_channel_response(&report)),
+        }
+    }
+
     /// Handles one Kinesis event and returns the record to retry from, if any.
     ///
     /// The event is read leniently, record by record, so that one malformed record (say,
@@ -94,6 +145,16 @@ impl<D: Directory + Sync> Tagging<D> {
     pub async fn handle_until(&self, event: &Value, deadline: Instant) -> KinesisEventResponse {
         within_budget(deadline, self.handle(event)).await
     }
+
+    /// Handles one invocation of either kind like [`Tagging::invoke`], giving up on AWS calls
+    /// (retries included) at `deadline`.
+    pub async fn invoke_until(
+        &self,
+        event: &Value,
+        deadline: Instant,
+    ) -> Result<Value, InvocationError> {
+        within_budget(deadline, self.invoke(event)).await
+    }
 }
 
 /// Reads the records of a Kinesis event into the core's input records.
@@ -130,6 +191,71 @@ fn kinesis_record(index: usize, record: &Value) -> InputRecord {
             }),
         },
     }
+}
+
+/// A failure of a whole invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvocationError {
+    /// The event is neither a Kinesis event nor a custom-channel invocation.
+    UnknownEvent(String),
+    /// A custom-channel endpoint failed in a way that a retry can fix.
+    Retryable { endpoint: String, detail: String },
+    /// The response could not be written as JSON; Lambda retries the whole batch.
+    Response(String),
+}
+
+impl fmt::Display for InvocationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InvocationError::UnknownEvent(reason) => write!(
+                f,
+                "unsupported event: {reason}; the tagging function accepts Kinesis events and Pinpoint custom-channel invocations"
+            ),
+            InvocationError::Retryable { endpoint, detail } => write!(
+                f,
+                "attribution of endpoint {endpoint} failed: {detail}; invoke the function again with the same event"
+            ),
+            InvocationError::Response(error) => write!(
+                f,
+                "failed to write the batch response as JSON: {error}; the batch is retried"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for InvocationError {}
+
+fn failure_detail(report: &TaggingReport) -> String {
+    report
+        .outcomes
+        .iter()
+        .find(|record| record.outcome == Outcome::Failed)
+        .and_then(|record| record.detail.clone())
+        .unwrap_or_default()
+}
+
+/// Builds the custom-channel response: per endpoint id, an `EventAttributes` map with the
+/// `attribution` outcome (`attributed`, `unchanged` or the skip reason).
+///
+/// This is the format Pinpoint reads from a custom-channel function to route endpoints in a
+/// journey's multivariate or yes/no split after the step.
+pub fn custom_channel_response(report: &TaggingReport) -> Value {
+    let endpoints: Map<String, Value> = report
+        .outcomes
+        .iter()
+        .map(|record| {
+            let outcome = match &record.outcome {
+                Outcome::Attributed { .. } => "attributed",
+                Outcome::Skipped(reason) => reason.as_str(),
+                Outcome::Failed => "failed",
+                Outcome::Deferred => "deferred",
+                _ => "unchanged",
+            };
+            let attributes = json!({"EventAttributes": {"attribution": outcome}});
+            (record.id.clone(), attributes)
+        })
+        .collect();
+    Value::Object(endpoints)
 }
 
 /// Builds the partial batch response: the first failed record, or an empty list.
@@ -244,6 +370,60 @@ mod tests {
         let json = serde_json::to_string(&response(&report(Some("4966")))).unwrap();
 
         assert_eq!(json, r#"{"batchItemFailures":[{"itemIdentifier":"4966"}]}"#);
+    }
+
+    #[test]
+    fn custom_channel_response_names_each_endpoint() {
+        let record = |id: &str, outcome| RecordOutcome {
+            id: id.into(),
+            outcome,
+            user: None,
+            detail: None,
+        };
+        let report = TaggingReport {
+            outcomes: vec![
+                record(
+                    "e-1",
+                    Outcome::Attributed {
+                        attribute_updated: true,
+                    },
+                ),
+                record("e-2", Outcome::Unchanged),
+                record("e-3", Outcome::Skipped(SkipReason::NoUsername)),
+            ],
+            counts: TaggingCounts::default(),
+            first_failure: None,
+            unknown_versions: Default::default(),
+        };
+
+        let response = custom_channel_response(&report);
+
+        assert_eq!(
+            response,
+            json!({
+                "e-1": {"EventAttributes": {"attribution": "attributed"}},
+                "e-2": {"EventAttributes": {"attribution": "unchanged"}},
+                "e-3": {"EventAttributes": {"attribution": "no_username"}},
+            })
+        );
+    }
+
+    #[test]
+    fn invocation_errors_say_what_to_do() {
+        let unknown = InvocationError::UnknownEvent("the event is not a JSON object".into());
+        let retryable = InvocationError::Retryable {
+            endpoint: "e-1".into(),
+            detail: "PutItem failed: ThrottlingException".into(),
+        };
+
+        assert_eq!(
+            unknown.to_string(),
+            "unsupported event: the event is not a JSON object; the tagging function accepts Kinesis events and Pinpoint custom-channel invocations"
+        );
+        assert_eq!(
+            retryable.to_string(),
+            "attribution of endpoint e-1 failed: PutItem failed: ThrottlingException; invoke the function again with the same event"
+        );
     }
 
     #[test]

@@ -41,7 +41,12 @@ async fn main() -> Result<(), Error> {
             tagging::system_clock(),
             Instant::now(),
         );
-        async move { Ok::<_, Error>(tagging.handle_until(&event.payload, deadline).await) }
+        async move {
+            tagging
+                .invoke_until(&event.payload, deadline)
+                .await
+                .map_err(Error::from)
+        }
     }))
     .await
 }

@@ -4,6 +4,13 @@
 //! launcher (`scripts/emulator.py`, moto with the project's patches) on a free port of
 //! 127.0.0.1. Each test process gets its own server, so tests never see each other's resources
 //! and request counts at the emulator belong to one test.
+//!
+//! [`runtime_api`] runs packaged Lambda `bootstrap` binaries against a local Runtime API, and
+//! [`pinpoint_api`] serves the two Pinpoint reads that moto lacks to such a binary.
+
+mod http_server;
+pub mod pinpoint_api;
+pub mod runtime_api;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
