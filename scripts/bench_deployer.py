@@ -44,6 +44,7 @@ import yaml
 
 SCRIPTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(SCRIPTS))
+sys.dont_write_bytecode = True  # keep scripts/ free of __pycache__
 
 import seed_emulator  # noqa: E402  (the seeding helpers live beside this script)
 
