@@ -37,6 +37,10 @@ pub const DEFLATE_LEVEL: i64 = 9;
 /// Hex digits of the zip's SHA-256 in its file name.
 const FILE_HASH_DIGITS: usize = 12;
 
+/// Cargo profile of the Lambda builds (`[profile.lambda]` in the workspace manifest). It is the
+/// release profile tuned for size, because Lambda downloads the zip on every cold start.
+pub const LAMBDA_PROFILE: &str = "lambda";
+
 /// Path prefix that replaces the cargo home (registry sources) inside the binaries.
 const CARGO_HOME_MAPPED: &str = "/cargo";
 
@@ -342,7 +346,7 @@ fn run_cargo_build(
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(&cargo);
     command
-        .args(["build", "--release", "--locked"])
+        .args(["build", "--locked", "--profile", LAMBDA_PROFILE])
         .current_dir(workspace)
         .env("CARGO_TARGET_DIR", target_dir)
         .env_remove("RUSTFLAGS")
@@ -473,7 +477,7 @@ fn cargo_home() -> Option<PathBuf> {
 fn binary_path(target_dir: &Path, architecture: Architecture, function: Function) -> PathBuf {
     target_dir
         .join(architecture.rust_target())
-        .join("release")
+        .join(LAMBDA_PROFILE)
         .join(function.crate_name())
 }
 
