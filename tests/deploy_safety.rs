@@ -315,8 +315,19 @@ async fn replace_existing_replaces_and_reports_old_destination() {
     assert_eq!(shop["event_stream_destination"], firehose, "{shop:#}");
     assert_eq!(shop["blocked"], serde_json::Value::Null, "{shop:#}");
     let text = run(&emulator, &env_file, &["diff"]);
+    let event_stream_line = stdout(&text)
+        .lines()
+        .find(|line| line.contains("event stream to"))
+        .map(str::trim)
+        .map(str::to_owned);
+    let event_stream_line = event_stream_line.unwrap_or_default();
     assert!(
-        stdout(&text).contains(&format!("event stream: replace (now: {firehose})")),
+        event_stream_line.starts_with("replace"),
+        "{}",
+        stdout(&text)
+    );
+    assert!(
+        event_stream_line.ends_with(&format!("(now: {firehose})")),
         "{}",
         stdout(&text)
     );

@@ -166,13 +166,13 @@ async fn check_converges(emulator: &Emulator, dir: &Path, app: &AppSpec, environ
 /// Progress lines after which the test stops an apply, in the order an apply prints them.
 const STOP_POINTS: [&str; 5] = [
     // The change set exists, nothing is executed yet.
-    "Add      AWS::Kinesis::Stream",
+    "resource EventStream (AWS::Kinesis::Stream)",
     // The change set is executing.
     "CREATE_IN_PROGRESS",
     // The stack exists, but the attribute and the event stream are not set yet.
     "CREATE_COMPLETE",
     // The attribute exists, but the event stream is not set yet.
-    "custom:campaign",
+    "added custom:campaign",
     // The event stream is set, but the summary is not printed yet.
     "event stream now sends",
 ];
