@@ -348,3 +348,71 @@ async fn user_missing_from_pool_is_skipped() {
         Some("Spring reactivation")
     );
 }
+
+/// Runs two shards' events at the same time through two handlers, as two concurrent Lambda
+/// instances would, against a fresh table and pool.
+async fn run_two_shards(
+    clients: &Clients,
+    run: usize,
+    shards: [Vec<Vec<u8>>; 2],
+) -> (
+    Vec<std::collections::HashMap<String, AttributeValue>>,
+    Vec<Option<String>>,
+) {
+    let table = format!("attribution-race-{run}");
+    clients.create_table(&table).await;
+    let pool_id = clients
+        .create_pool(&format!("race-{run}"), &users("abcd"))
+        .await;
+    let first = handler(clients, &table, &pool_id);
+    let second = handler(clients, &table, &pool_id);
+
+    // One record per invocation, so the two instances' writes interleave at the emulator.
+    let run_shard = |tagging: Tagging<EndpointExport>, events: Vec<Vec<u8>>| async move {
+        for event in events {
+            let response = tagging.handle(&kinesis_event(&[event])).await;
+            assert!(response.batch_item_failures.is_empty());
+        }
+    };
+    let [shard_a, shard_b] = shards;
+    tokio::join!(run_shard(first, shard_a), run_shard(second, shard_b));
+
+    let mut values = Vec::new();
+    for user in users("abcd") {
+        values.push(clients.attribute(&pool_id, &user, CAMPAIGN).await);
+    }
+    (clients.scan(&table).await, values)
+}
+
+#[tokio::test]
+async fn concurrent_shards_leave_in_order_state() {
+    let emulator = Emulator::start();
+    let clients = Clients::new(&emulator);
+    let events = contested_events();
+    let (expected_items, expected_values) = run_order(&clients, 100, &events, events.len()).await;
+
+    // Each split sends events of the same users to both instances at once.
+    let by_parity = |keep_even: bool| -> Vec<Vec<u8>> {
+        events
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| (index % 2 == 0) == keep_even)
+            .map(|(_, event)| event.clone())
+            .collect()
+    };
+    let mut reversed = events.clone();
+    reversed.reverse();
+    let splits = [
+        [by_parity(true), by_parity(false)],
+        [by_parity(false), by_parity(true)],
+        [events.clone(), reversed],
+        [events[..5].to_vec(), events[5..].to_vec()],
+    ];
+
+    for (run, shards) in splits.into_iter().enumerate() {
+        let (items, values) = run_two_shards(&clients, run, shards).await;
+
+        assert_eq!(items, expected_items, "split {run}");
+        assert_eq!(values, expected_values, "split {run}");
+    }
+}
