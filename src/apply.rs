@@ -534,8 +534,7 @@ impl Run<'_> {
     /// returns whether it changed.
     ///
     /// NOTE: change sets cannot set termination protection, so a new stack is unprotected
-    /// from its creation until this call; an apply interrupted in between sets it on the next
-    /// run.
+    /// from its creation until this call. An apply interrupted in between sets it next run.
     async fn ensure_termination_protection(
         &mut self,
         stack: &DeployedStack,

@@ -102,7 +102,7 @@ impl Default for Settings {
     }
 }
 
-/// Where the tagging function reads the Pinpoint application's events.
+/// Source of the Pinpoint application's events that the tagging function reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventStreamMode {
     /// The stack creates a Kinesis stream and the deployer points the application's event

@@ -274,7 +274,7 @@ fn read_endpoint_export(
     Ok(export.with_journey_names(names))
 }
 
-/// Where records come from.
+/// Source of the replayed records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Source {
     Stdin,

@@ -40,7 +40,7 @@ impl Expiration {
     }
 
     /// Handles one DynamoDB stream event, giving up on AWS calls (retries included) at
-    /// `deadline`; the record whose call ran out of time is reported for retry.
+    /// `deadline`. The record whose call ran out of time is reported for retry.
     pub async fn handle_until(&self, event: &Value, deadline: Instant) -> DynamoDbEventResponse {
         within_budget(deadline, self.handle(event)).await
     }

@@ -74,7 +74,7 @@ fn put_succeeds() -> Rule {
     mock!(aws_sdk_dynamodb::Client::put_item).then_output(|| PutItemOutput::builder().build())
 }
 
-/// A handler whose DynamoDB client answers from `rules`; Cognito is the emulator's.
+/// Builds a handler whose DynamoDB client responds from `rules`, while Cognito is the emulator's.
 async fn mocked_dynamodb(
     emulator: &Emulator,
     rules: &[&Rule],

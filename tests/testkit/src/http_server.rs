@@ -69,7 +69,7 @@ impl LocalServer {
         LocalServer { address, task }
     }
 
-    /// The `host:port` the server listens on.
+    /// Returns the `host:port` the server listens on.
     pub fn address(&self) -> SocketAddr {
         self.address
     }
