@@ -32,6 +32,9 @@ pub struct ApplyOptions {
     pub timeout: Duration,
     /// Logical ids of data resources that a change set may replace or delete.
     pub allow_replace: Vec<String>,
+    /// Whether to read and compare every deployed template instead of trusting the template
+    /// hash output.
+    pub compare_templates: bool,
 }
 
 /// Outcome of one application's stack.
@@ -148,6 +151,7 @@ pub async fn apply(
         uploads: &uploaded.uploaded,
         timeout: options.timeout,
         allow_replace: &options.allow_replace,
+        compare_templates: options.compare_templates,
     };
     let runs = session
         .applications
@@ -262,8 +266,13 @@ async fn apply_application<'a>(
 
 impl Run<'_> {
     async fn execute(&mut self) -> Result<(), ApplyError> {
-        let stack_name = self.rendered.stack_name.clone();
-        let inspection = plan::inspect(self.session, self.application, &stack_name).await?;
+        let inspection = plan::inspect(
+            self.session,
+            self.application,
+            &self.rendered,
+            self.options.compare_templates,
+        )
+        .await?;
         self.show_plan(&inspection);
 
         let ours = self.session.expected_stream_arn(self.application);
@@ -371,11 +380,13 @@ impl Run<'_> {
         }
 
         let deployed = stack.expect("loop breaks only with a settled stack");
-        let template = match template {
-            Some(template) => template,
-            None => cloudformation::get_template(client, &stack_name).await?,
-        };
-        let differences = plan::compare(&deployed, &template, &self.rendered);
+        if template.is_none()
+            && (self.options.compare_templates
+                || !plan::template_hash_matches(&deployed, &self.rendered))
+        {
+            template = Some(cloudformation::get_template(client, &stack_name).await?);
+        }
+        let differences = plan::compare(&deployed, template.as_deref(), &self.rendered);
         if differences.is_empty() {
             return Ok(deployed);
         }

@@ -91,6 +91,11 @@ pub enum Command {
         /// delete this data resource (AttributionTable or EventStream). Repeatable.
         #[arg(long, value_name = "LOGICAL_ID")]
         allow_replace: Vec<String>,
+        /// Read every deployed template and compare it with the rendered one, instead of
+        /// trusting the template hash that the stack's outputs carry. Use it after a template
+        /// was edited outside pinpoint-attribution.
+        #[arg(long)]
+        compare_templates: bool,
     },
     /// Create or update every application's stack, attribute and event stream.
     Apply {
@@ -108,6 +113,11 @@ pub enum Command {
         /// Repeatable.
         #[arg(long, value_name = "LOGICAL_ID")]
         allow_replace: Vec<String>,
+        /// Read every deployed template and compare it with the rendered one, instead of
+        /// trusting the template hash that the stack's outputs carry. Use it after a template
+        /// was edited outside pinpoint-attribution.
+        #[arg(long)]
+        compare_templates: bool,
     },
     /// Remove the event streams this deployer set and delete the stacks.
     Destroy {

@@ -184,15 +184,13 @@ fn serialize_resource_changes<S: Serializer>(
 /// Computes the plan of every selected application.
 ///
 /// For a stack whose template, parameters or tags differ, it creates a change set to read the
-/// resource actions and deletes it again. `timeout` bounds the wait for each change set.
-///
-/// `allow_replace` names the data resources that a change set may replace or delete, as
-/// `apply --allow-replace` does; any other such change blocks the plan.
+/// resource actions and deletes it again. The options' `timeout` bounds the wait for each
+/// change set, and a change set that replaces or deletes a data resource not named in
+/// `allow_replace` blocks the plan.
 pub async fn diff(
     session: &Session,
     artifacts: &ArtifactSet,
-    timeout: Duration,
-    allow_replace: &[String],
+    options: &DiffOptions,
 ) -> Result<DiffReport, ApplyError> {
     let rendered = render_all(session, artifacts)?;
     let artifacts_plan = plan_artifacts(session, artifacts).await?;
@@ -201,8 +199,9 @@ pub async fn diff(
         session,
         artifacts,
         uploads: &artifacts_plan.upload,
-        timeout,
-        allow_replace,
+        timeout: options.timeout,
+        allow_replace: &options.allow_replace,
+        compare_templates: options.compare_templates,
     };
     let plans: Vec<ApplicationPlan> = futures::stream::iter(
         session
@@ -269,6 +268,21 @@ pub struct PlanContext<'a> {
     pub timeout: Duration,
     /// Data resources that a change set may replace or delete (`--allow-replace`).
     pub allow_replace: &'a [String],
+    /// Whether to read and compare every deployed template instead of trusting the template
+    /// hash output.
+    pub compare_templates: bool,
+}
+
+/// Settings of one diff run.
+#[derive(Debug, Clone)]
+pub struct DiffOptions {
+    /// Maximum wait for CloudFormation to compute one change set.
+    pub timeout: Duration,
+    /// Data resources that a change set may replace or delete, as `apply --allow-replace`.
+    pub allow_replace: Vec<String>,
+    /// Whether to read and compare every deployed template instead of trusting the template
+    /// hash output.
+    pub compare_templates: bool,
 }
 
 async fn plan_application(
@@ -276,7 +290,14 @@ async fn plan_application(
     application: &Application,
     rendered: RenderedStack,
 ) -> ApplicationPlan {
-    let inspection = match plan::inspect(context.session, application, &rendered.stack_name).await {
+    let inspection = match plan::inspect(
+        context.session,
+        application,
+        &rendered,
+        context.compare_templates,
+    )
+    .await
+    {
         Ok(inspection) => inspection,
         Err(error) => {
             let mut plan = empty_plan(context, application, &rendered);
@@ -440,7 +461,7 @@ pub fn plan_from_inspection(
         }
     }
 
-    let template = inspection.template.as_deref().unwrap_or_default();
+    let template = inspection.template.as_deref();
     let differences = plan::compare(deployed, template, rendered);
     if differences.is_empty() {
         return plan;
@@ -450,7 +471,7 @@ pub fn plan_from_inspection(
     plan.tags = differences.tags;
     if differences.template_changed {
         plan.template_diff = Some(plan::template_diff(
-            template,
+            template.unwrap_or_default(),
             &rendered.template,
             &rendered.stack_name,
         ));

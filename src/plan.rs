@@ -58,10 +58,15 @@ pub enum PlanError {
 }
 
 /// Reads the Pinpoint application, the user pool, the event stream and the stack.
+///
+/// The deployed template is read only for a settled stack whose template hash output differs
+/// from the rendered template's, or for every settled stack with `compare_templates`. A stack
+/// deployed by this version with the same template therefore costs one CloudFormation request.
 pub async fn inspect(
     session: &Session,
     application: &Application,
-    stack_name: &str,
+    rendered: &RenderedStack,
+    compare_templates: bool,
 ) -> Result<Inspection, PlanError> {
     let region = &session.environment.region;
     wiring::check_pinpoint_app(
@@ -82,10 +87,14 @@ pub async fn inspect(
     let event_stream =
         wiring::read_event_stream(&session.clients, &application.pinpoint_app_id).await?;
 
-    let stack = cloudformation::describe_stack(&session.clients.cloudformation, stack_name).await?;
+    let client = &session.clients.cloudformation;
+    let stack = cloudformation::describe_stack(client, &rendered.stack_name).await?;
     let template = match &stack {
-        Some(deployed) if deployed.state() == StackState::Stable => {
-            Some(cloudformation::get_template(&session.clients.cloudformation, stack_name).await?)
+        Some(deployed)
+            if deployed.state() == StackState::Stable
+                && (compare_templates || !template_hash_matches(deployed, rendered)) =>
+        {
+            Some(cloudformation::get_template(client, &rendered.stack_name).await?)
         }
         _ => None,
     };
@@ -96,6 +105,14 @@ pub async fn inspect(
         attribute,
         event_stream,
     })
+}
+
+/// Returns whether the stack's template hash output equals the rendered template's hash.
+///
+/// A stack made by an older version has no such output, so its template is read and
+/// compared; the next update adds the output.
+pub fn template_hash_matches(deployed: &DeployedStack, rendered: &RenderedStack) -> bool {
+    deployed.outputs.get(outputs::TEMPLATE_HASH) == Some(&rendered.template_hash)
 }
 
 /// Differences between the deployed stack and the rendered one; empty when they are equal.
@@ -143,14 +160,19 @@ pub fn foreign_stack_reason(
 /// Compares a settled stack with the rendered stack.
 ///
 /// Templates are compared as parsed documents, so a difference only in comments or layout
-/// (a hand edit, or a deployer release that rewords a comment) is no change.
+/// (a hand edit, or a deployer release that rewords a comment) is no change. Without the
+/// deployed template, the template hash output decides.
 pub fn compare(
     deployed: &DeployedStack,
-    template: &str,
+    template: Option<&str>,
     rendered: &RenderedStack,
 ) -> StackDifferences {
+    let template_changed = match template {
+        Some(template) => !same_template(template, &rendered.template),
+        None => !template_hash_matches(deployed, rendered),
+    };
     StackDifferences {
-        template_changed: !same_template(template, &rendered.template),
+        template_changed,
         parameters: compare_maps(&deployed.parameters, &rendered.parameters),
         tags: compare_maps(&deployed.tags, &rendered.tags),
     }

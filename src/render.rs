@@ -50,7 +50,13 @@ pub mod outputs {
     pub const TAGGING_FUNCTION: &str = "TaggingFunctionName";
     pub const EXPIRATION_FUNCTION: &str = "ExpirationFunctionName";
     pub const FAILURE_QUEUE_URL: &str = "FailureQueueUrl";
+    /// SHA-256 of the parsed template, so that a run can tell an unchanged template from
+    /// the stack description alone, without reading the template back.
+    pub const TEMPLATE_HASH: &str = "TemplateSha256";
 }
+
+/// Output value used in place of the template hash while the hash is computed.
+const TEMPLATE_HASH_PLACEHOLDER: &str = "template-hash-placeholder";
 
 /// Everything that makes up one application's stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +73,9 @@ pub struct RenderedStack {
     pub tags: BTreeMap<String, String>,
     /// Capabilities to acknowledge when creating a change set.
     pub capabilities: Vec<String>,
+    /// The value of the [`outputs::TEMPLATE_HASH`] output: a SHA-256 of the parsed template
+    /// (see [`template_hash`]).
+    pub template_hash: String,
 }
 
 /// Names of the resources a stack creates, derived from the stack name so that the
@@ -175,6 +184,16 @@ pub fn render_application_with(
             application: application.name.clone(),
             reason: describe_render_error(&error),
         })?;
+    let template_hash = template_hash(&body);
+    let mut body = body;
+    // The output comes last in the template, so the last occurrence is the output's, also
+    // when a configured value happens to contain the placeholder text.
+    if let Some(start) = body.rfind(TEMPLATE_HASH_PLACEHOLDER) {
+        body.replace_range(
+            start..start + TEMPLATE_HASH_PLACEHOLDER.len(),
+            &template_hash,
+        );
+    }
 
     Ok(RenderedStack {
         application: application.name.clone(),
@@ -183,7 +202,28 @@ pub fn render_application_with(
         parameters: BTreeMap::new(),
         tags,
         capabilities: CAPABILITIES.iter().map(|c| (*c).to_owned()).collect(),
+        template_hash,
     })
+}
+
+/// Returns the hex SHA-256 of a template as a parsed document, with every object's keys in
+/// order, so that comments, layout and key order do not change it.
+///
+/// The template carries the hash as an output, computed while that output contains a fixed
+/// placeholder. A stack whose output equals the hash of a newly rendered template therefore
+/// holds the same document, and a run can skip reading the template back. Text that does not
+/// parse as YAML is hashed as it is.
+pub fn template_hash(template: &str) -> String {
+    use sha2::Digest as _;
+
+    let canonical = match serde_saphyr::from_str::<serde_json::Value>(template) {
+        Ok(mut document) => {
+            document.sort_all_objects();
+            document.to_string()
+        }
+        Err(_) => template.to_owned(),
+    };
+    hex::encode(sha2::Sha256::digest(canonical.as_bytes()))
 }
 
 /// Writes `<stack>.template.yaml` and `<stack>.json` (stack name, parameters, tags and
@@ -251,6 +291,8 @@ struct TemplateContext<'a> {
     description: String,
     names: PhysicalNames,
     outputs: OutputNames,
+    /// Text in place of the template hash, replaced once the rendered template is hashed.
+    template_hash_placeholder: &'static str,
     /// `Retain` in protected environments: applies to the table and the Kinesis stream.
     deletion_policy: &'static str,
     /// The stream the tagging function reads in mode `existing`; `null` when the stack
@@ -298,6 +340,7 @@ struct OutputNames {
     tagging_function: &'static str,
     expiration_function: &'static str,
     failure_queue_url: &'static str,
+    template_hash: &'static str,
 }
 
 impl<'a> TemplateContext<'a> {
@@ -341,7 +384,9 @@ impl<'a> TemplateContext<'a> {
                 tagging_function: outputs::TAGGING_FUNCTION,
                 expiration_function: outputs::EXPIRATION_FUNCTION,
                 failure_queue_url: outputs::FAILURE_QUEUE_URL,
+                template_hash: outputs::TEMPLATE_HASH,
             },
+            template_hash_placeholder: TEMPLATE_HASH_PLACEHOLDER,
             deletion_policy: if environment.protected {
                 "Retain"
             } else {

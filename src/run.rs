@@ -15,6 +15,7 @@ use crate::apply::{self, ApplyOptions};
 use crate::artifacts::{Architecture, ArtifactSet};
 use crate::cli::{Cli, Command, OutputFormat};
 use crate::config::{self, Environment};
+use crate::diff::DiffOptions;
 use crate::output;
 use crate::package::{self, PackageOptions};
 use crate::progress::stderr_is_terminal;
@@ -61,28 +62,29 @@ async fn dispatch(cli: Cli) -> Result<i32, BoxError> {
             exit_code,
             timeout,
             allow_replace,
+            compare_templates,
         } => {
             guard::check_allowed(allow_replace)?;
-            diff_command(
-                &cli,
-                artifacts,
-                *exit_code,
-                Duration::from_secs(*timeout),
-                allow_replace,
-            )
-            .await
+            let options = DiffOptions {
+                timeout: Duration::from_secs(*timeout),
+                allow_replace: allow_replace.clone(),
+                compare_templates: *compare_templates,
+            };
+            diff_command(&cli, artifacts, *exit_code, &options).await
         }
         Command::Apply {
             artifacts,
             concurrency,
             timeout,
             allow_replace,
+            compare_templates,
         } => {
             guard::check_allowed(allow_replace)?;
             let options = ApplyOptions {
                 concurrency: *concurrency,
                 timeout: Duration::from_secs(*timeout),
                 allow_replace: allow_replace.clone(),
+                compare_templates: *compare_templates,
             };
             apply_command(&cli, artifacts, &options).await
         }
@@ -203,12 +205,11 @@ async fn diff_command(
     cli: &Cli,
     artifacts: &Path,
     exit_code: bool,
-    timeout: Duration,
-    allow_replace: &[String],
+    options: &DiffOptions,
 ) -> Result<i32, BoxError> {
     let artifacts = ArtifactSet::load(artifacts)?;
     let session = open_session(cli).await?;
-    let report = diff::diff(&session, &artifacts, timeout, allow_replace).await?;
+    let report = diff::diff(&session, &artifacts, options).await?;
     let colour = cli.output == OutputFormat::Text && output::colour_enabled(std::io::stdout());
     output::print(cli.output, &report, |report| {
         output::diff_text(report, colour)

@@ -184,14 +184,23 @@ async fn lifecycle_create_unchanged_update_destroy() {
             .uploaded
             .is_empty()
     );
-    let mutating: Vec<_> = emulator
-        .recorded_calls()
-        .into_iter()
-        .filter(|call| call.is_mutating())
-        .collect();
+    let calls = emulator.recorded_calls();
+    let mutating: Vec<_> = calls.iter().filter(|call| call.is_mutating()).collect();
     assert!(
         mutating.is_empty(),
         "a no-change apply made mutating calls: {mutating:#?}"
+    );
+    // The template hash output stands in for the deployed template: one DescribeStacks per
+    // application, and no GetTemplate.
+    let cloudformation: Vec<&str> = calls
+        .iter()
+        .filter(|call| call.service == "cloudformation")
+        .map(|call| call.action.as_str())
+        .collect();
+    assert_eq!(
+        cloudformation,
+        vec!["DescribeStacks"; apps.len()],
+        "CloudFormation requests of a no-change apply"
     );
 
     // Change one application's lookback: only its stack differs.

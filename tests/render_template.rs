@@ -625,6 +625,7 @@ fn outputs_have_the_names_the_deployer_reads() {
         outputs::TAGGING_FUNCTION,
         outputs::EXPIRATION_FUNCTION,
         outputs::FAILURE_QUEUE_URL,
+        outputs::TEMPLATE_HASH,
     ];
     expected.sort();
     assert_eq!(names, expected);
@@ -768,4 +769,49 @@ fn pinpoint_may_invoke_tagging_for_this_application() {
             json!({"Ref": "AWS::AccountId"})
         );
     }
+}
+
+#[test]
+fn template_hash_output_holds_the_rendered_hash() {
+    let rendered = render_yaml(&environment_yaml("", ""));
+    let template = parse(&rendered.template);
+
+    assert_eq!(
+        template["Outputs"][outputs::TEMPLATE_HASH]["Value"],
+        rendered.template_hash,
+        "the output carries the hash the deployer compares"
+    );
+    assert_eq!(rendered.template_hash.len(), 64, "hex SHA-256");
+    assert!(
+        rendered
+            .template_hash
+            .chars()
+            .all(|c| c.is_ascii_hexdigit())
+    );
+}
+
+#[test]
+fn template_hash_follows_the_settings() {
+    let short = render_yaml(&environment_yaml("", "lookback_days: 7\n"));
+    let long = render_yaml(&environment_yaml("", "lookback_days: 21\n"));
+    let again = render_yaml(&environment_yaml("", "lookback_days: 7\n"));
+
+    assert_ne!(short.template_hash, long.template_hash);
+    assert_eq!(short.template_hash, again.template_hash);
+}
+
+#[test]
+fn template_hash_ignores_comments_layout_and_key_order() {
+    let written = "A: 1\nB:\n  C: [x, y]\n  D: z\n";
+    let reordered = "# a comment\nB: {D: z, C: [x, y]}\nA: 1\n";
+    let changed = "A: 1\nB:\n  C: [y, x]\n  D: z\n";
+
+    assert_eq!(
+        render::template_hash(written),
+        render::template_hash(reordered)
+    );
+    assert_ne!(
+        render::template_hash(written),
+        render::template_hash(changed)
+    );
 }
