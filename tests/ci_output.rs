@@ -7,7 +7,7 @@ mod support;
 use std::process::Command;
 
 use support::{
-    ApplyJson, deployer, exit_code, seed_application, stderr, stdout, write_environment,
+    ApplyJson, deployer, exit_code, path_arg, seed_application, stderr, stdout, write_environment,
 };
 use testkit::Emulator;
 
@@ -21,10 +21,6 @@ const STACK_OUTPUTS: [&str; 6] = [
     outputs::EXPIRATION_FUNCTION,
     outputs::FAILURE_QUEUE_URL,
 ];
-
-fn path_arg(path: &std::path::Path) -> String {
-    path.display().to_string()
-}
 
 #[tokio::test]
 async fn apply_progress_is_plain_lines_without_terminal() {

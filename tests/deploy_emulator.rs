@@ -5,56 +5,13 @@ mod support;
 
 use aws_config::SdkConfig;
 use support::{
-    AppSpec, ApplyJson, deployer, exit_code, seed_application, stderr, stdout, write_environment,
+    AppSpec, ApplyJson, deployer, event_stream_destination, exit_code, path_arg, seed_application,
+    stack_name, stack_outputs, stderr, stdout, write_environment,
 };
 use testkit::Emulator;
 
 const TAGGING_FUNCTION_OUTPUT: &str = "TaggingFunctionName";
 const STREAM_OUTPUT: &str = "KinesisStreamArn";
-
-fn path_arg(path: &std::path::Path) -> String {
-    path.display().to_string()
-}
-
-async fn stack_outputs(
-    config: &SdkConfig,
-    stack: &str,
-) -> Option<std::collections::BTreeMap<String, String>> {
-    let client = aws_sdk_cloudformation::Client::new(config);
-    let response = client
-        .describe_stacks()
-        .stack_name(stack)
-        .send()
-        .await
-        .ok()?;
-    let found = response.stacks().first()?;
-    Some(
-        found
-            .outputs()
-            .iter()
-            .map(|output| {
-                (
-                    output.output_key().unwrap_or_default().to_owned(),
-                    output.output_value().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect(),
-    )
-}
-
-async fn event_stream_destination(config: &SdkConfig, app_id: &str) -> Option<String> {
-    let client = aws_sdk_pinpoint::Client::new(config);
-    let response = client
-        .get_event_stream()
-        .application_id(app_id)
-        .send()
-        .await
-        .ok()?;
-    response
-        .event_stream()
-        .and_then(|stream| stream.destination_stream_arn())
-        .map(str::to_owned)
-}
 
 async fn has_campaign_attribute(config: &SdkConfig, pool_id: &str) -> bool {
     let client = aws_sdk_cognitoidentityprovider::Client::new(config);
@@ -84,10 +41,6 @@ async fn lookback_of(config: &SdkConfig, function: &str) -> Option<String> {
         .and_then(|environment| environment.variables())
         .and_then(|variables| variables.get("LOOKBACK_DAYS"))
         .cloned()
-}
-
-fn stack_name(environment: &str, app: &str) -> String {
-    format!("pinpoint-attribution-{environment}-{app}")
 }
 
 #[tokio::test]

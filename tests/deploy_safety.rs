@@ -7,19 +7,12 @@ use std::collections::BTreeMap;
 
 use aws_config::SdkConfig;
 use support::{
-    AppSpec, ApplyJson, deployer, exit_code, seed_application, stderr, stdout, write_environment,
+    AppSpec, ApplyJson, deployed_template, deployer, exit_code, path_arg, seed_application,
+    stack_name, stderr, stdout, write_environment,
 };
 use testkit::Emulator;
 
 const ANALYTICS_ROLE: &str = "arn:aws:iam::123456789012:role/analytics-writer";
-
-fn path_arg(path: &std::path::Path) -> String {
-    path.display().to_string()
-}
-
-fn stack_name(environment: &str, app: &str) -> String {
-    format!("pinpoint-attribution-{environment}-{app}")
-}
 
 /// Runs the deployer with `args` after `--env FILE`, adding `--artifacts` where the command
 /// reads zips.
@@ -126,19 +119,6 @@ async fn outputs_of(config: &SdkConfig, stack: &str) -> BTreeMap<String, String>
             )
         })
         .collect()
-}
-
-async fn deployed_template(config: &SdkConfig, stack: &str) -> serde_json::Value {
-    let body = aws_sdk_cloudformation::Client::new(config)
-        .get_template()
-        .stack_name(stack)
-        .send()
-        .await
-        .expect("GetTemplate")
-        .template_body()
-        .unwrap_or_default()
-        .to_owned();
-    serde_saphyr::from_str(&body).expect("the deployed template is YAML")
 }
 
 /// Event source ARNs of the mappings of `function`.

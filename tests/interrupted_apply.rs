@@ -12,7 +12,8 @@ use std::process::{Child, Command, Stdio};
 
 use aws_config::SdkConfig;
 use support::{
-    AppSpec, ApplyJson, deployer, exit_code, seed_application, stderr, write_environment,
+    AppSpec, ApplyJson, deployer, event_stream_destination, exit_code, seed_application, stderr,
+    write_environment,
 };
 use testkit::Emulator;
 
@@ -112,19 +113,6 @@ async fn stream_output(config: &SdkConfig, stack: &str) -> String {
         .and_then(|output| output.output_value())
         .expect("the stack has its KinesisStreamArn output")
         .to_owned()
-}
-
-async fn event_stream_destination(config: &SdkConfig, app_id: &str) -> Option<String> {
-    let response = aws_sdk_pinpoint::Client::new(config)
-        .get_event_stream()
-        .application_id(app_id)
-        .send()
-        .await
-        .ok()?;
-    response
-        .event_stream()
-        .and_then(|stream| stream.destination_stream_arn())
-        .map(str::to_owned)
 }
 
 async fn check_converges(emulator: &Emulator, dir: &Path, app: &AppSpec, environment: &str) {

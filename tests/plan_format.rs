@@ -13,7 +13,7 @@ use pinpoint_attribution::diff::{
 };
 use pinpoint_attribution::plan::{ItemAction, ValueChange};
 use serde_json::Value;
-use support::{deployer, exit_code, seed_application, stderr, stdout, write_environment};
+use support::{deployer, exit_code, path_arg, seed_application, stderr, stdout, write_environment};
 use testkit::Emulator;
 
 const ACTIONS: [&str; 6] = [
@@ -221,10 +221,6 @@ fn documented_format_version_matches_code() {
         text.contains(&format!("`format_version` is `{PLAN_FORMAT_VERSION}`")),
         "docs/plan-format.md must state format_version {PLAN_FORMAT_VERSION}"
     );
-}
-
-fn path_arg(path: &Path) -> String {
-    path.display().to_string()
 }
 
 #[tokio::test]

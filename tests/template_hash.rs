@@ -6,29 +6,12 @@ mod support;
 
 use aws_config::SdkConfig;
 use support::{
-    ApplyJson, deployer, exit_code, seed_application, stderr, stdout, write_environment,
+    ApplyJson, deployed_template, deployer, exit_code, path_arg, seed_application, stderr, stdout,
+    write_environment,
 };
 use testkit::Emulator;
 
 const HASH_OUTPUT: &str = "TemplateSha256";
-
-fn path_arg(path: &std::path::Path) -> String {
-    path.display().to_string()
-}
-
-/// Reads the deployed template of `stack` and parses it.
-async fn deployed_template(config: &SdkConfig, stack: &str) -> serde_json::Value {
-    let body = aws_sdk_cloudformation::Client::new(config)
-        .get_template()
-        .stack_name(stack)
-        .send()
-        .await
-        .expect("GetTemplate")
-        .template_body()
-        .unwrap_or_default()
-        .to_owned();
-    serde_saphyr::from_str(&body).expect("the deployed template parses")
-}
 
 /// Updates `stack` outside the deployer, as someone with console access would.
 async fn update_by_hand(config: &SdkConfig, stack: &str, template: &serde_json::Value) {

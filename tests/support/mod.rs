@@ -23,6 +23,70 @@ pub fn artifacts_dir() -> PathBuf {
     }
 }
 
+/// Formats a path as a command-line argument.
+pub fn path_arg(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// Returns the stack name that the deployer gives `app` in `environment`.
+pub fn stack_name(environment: &str, app: &str) -> String {
+    format!("pinpoint-attribution-{environment}-{app}")
+}
+
+/// Reads the outputs of `stack`; `None` when the stack cannot be described.
+pub async fn stack_outputs(
+    config: &SdkConfig,
+    stack: &str,
+) -> Option<std::collections::BTreeMap<String, String>> {
+    let response = aws_sdk_cloudformation::Client::new(config)
+        .describe_stacks()
+        .stack_name(stack)
+        .send()
+        .await
+        .ok()?;
+    let found = response.stacks().first()?;
+    let outputs = found
+        .outputs()
+        .iter()
+        .map(|output| {
+            (
+                output.output_key().unwrap_or_default().to_owned(),
+                output.output_value().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    Some(outputs)
+}
+
+/// Reads the deployed template of `stack` and parses it.
+pub async fn deployed_template(config: &SdkConfig, stack: &str) -> serde_json::Value {
+    let body = aws_sdk_cloudformation::Client::new(config)
+        .get_template()
+        .stack_name(stack)
+        .send()
+        .await
+        .expect("GetTemplate")
+        .template_body()
+        .unwrap_or_default()
+        .to_owned();
+    serde_saphyr::from_str(&body).expect("the deployed template is YAML")
+}
+
+/// Reads the Kinesis stream that the Pinpoint application's event stream sends to; `None`
+/// when it has no event stream.
+pub async fn event_stream_destination(config: &SdkConfig, app_id: &str) -> Option<String> {
+    let response = aws_sdk_pinpoint::Client::new(config)
+        .get_event_stream()
+        .application_id(app_id)
+        .send()
+        .await
+        .ok()?;
+    response
+        .event_stream()
+        .and_then(|stream| stream.destination_stream_arn())
+        .map(str::to_owned)
+}
+
 /// One application of a generated environment file.
 #[derive(Debug, Clone)]
 pub struct AppSpec {
