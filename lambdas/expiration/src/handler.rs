@@ -9,7 +9,7 @@ use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse
 use serde_json::Value;
 use tracing::{debug, error, info, warn};
 
-use crate::aws::{CognitoPool, DynamoTable};
+use attribution_aws::{CognitoPool, DynamoTable};
 
 /// The expiration function: settings and clients, built once per instance.
 pub struct Expiration {

@@ -7,8 +7,7 @@
 //! IAM actions used: `dynamodb:GetItem` on the attribution table and
 //! `cognito-idp:AdminUpdateUserAttributes` on the user pool.
 
-pub mod aws;
 pub mod handler;
 
-pub use aws::{CognitoPool, DynamoTable};
+pub use attribution_aws::{CognitoPool, DynamoTable};
 pub use handler::{Expiration, response};

@@ -4,7 +4,6 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use attribution_core::{ExpirationSettings, budget, quota};
 use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
 use expiration::Expiration;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -22,12 +21,8 @@ async fn main() -> Result<(), Error> {
         tracing::error!(error = %error, "invalid function settings; fix the environment variables")
     })?;
 
-    let retry_config = RetryConfig::standard()
-        .with_max_attempts(budget::MAX_ATTEMPTS)
-        .with_initial_backoff(budget::INITIAL_BACKOFF)
-        .with_max_backoff(budget::MAX_BACKOFF);
     let config = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(retry_config)
+        .retry_config(attribution_aws::retry_config())
         .load()
         .await;
     let expiration = Expiration::new(

@@ -4,17 +4,8 @@
 //! exponential backoff with full jitter, capped at [`MAX_BACKOFF`]. The adapters bound each
 //! call by the invocation's deadline through [`bounded`].
 
-use aws_config::retry::RetryConfig;
-
+pub use attribution_aws::retry_config;
 pub use attribution_core::budget::{
     INITIAL_BACKOFF, MAX_ATTEMPTS, MAX_BACKOFF, SAFETY_MARGIN, bounded, budget_deadline,
     within_budget,
 };
-
-/// Returns the SDK retry settings of the functions' clients.
-pub fn retry_config() -> RetryConfig {
-    RetryConfig::standard()
-        .with_max_attempts(MAX_ATTEMPTS)
-        .with_initial_backoff(INITIAL_BACKOFF)
-        .with_max_backoff(MAX_BACKOFF)
-}

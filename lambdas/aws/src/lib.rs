@@ -1,21 +1,41 @@
-//! The core's service traits over the AWS SDK clients: DynamoDB reads and Cognito writes.
+//! The core's service traits over the AWS SDK clients, shared by both functions: the
+//! attribution table in DynamoDB and the user pool in Cognito, plus the SDK retry settings.
+//!
+//! Every call goes through [`bounded`], so that the SDK's retries stop at the invocation's
+//! deadline.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use attribution_core::budget::bounded;
+use attribution_core::budget::{INITIAL_BACKOFF, MAX_ATTEMPTS, MAX_BACKOFF, bounded};
 use attribution_core::contract::KEY_ATTRIBUTE;
 use attribution_core::quota::UpdateLimiter;
 use attribution_core::{
-    AttributeValue, AttributionReader, FailureKind, Item, ServiceError, UserPool,
+    AttributeValue, AttributionReader, AttributionWriter, ConditionalPut, FailureKind, Item,
+    PutResult, ServiceError, UserPool,
 };
 use aws_sdk_cognitoidentityprovider::types::AttributeType;
-use aws_sdk_dynamodb::types::AttributeValue as SdkValue;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue as SdkValue, ReturnValue, ReturnValuesOnConditionCheckFailure,
+};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_types::retry::RetryConfig;
+
+/// Returns the SDK retry settings of the functions' clients.
+///
+/// The SDK retries throttling errors, 5xx responses and network failures: standard mode,
+/// exponential backoff with full jitter, capped at [`MAX_BACKOFF`].
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_initial_backoff(INITIAL_BACKOFF)
+        .with_max_backoff(MAX_BACKOFF)
+}
 
 /// Converts an SDK error into the core's classified error, keeping only the error code and
 /// the service's message (neither contains request data).
@@ -42,6 +62,21 @@ where
     ServiceError::classified(operation, status, error.code(), message)
 }
 
+/// Converts a core item into an SDK item.
+pub fn to_sdk_item(item: &Item) -> HashMap<String, SdkValue> {
+    item.iter()
+        .map(|(name, value)| (name.clone(), to_sdk_value(value)))
+        .collect()
+}
+
+fn to_sdk_value(value: &AttributeValue) -> SdkValue {
+    match value {
+        AttributeValue::S(text) => SdkValue::S(text.clone()),
+        AttributeValue::N(number) => SdkValue::N(number.clone()),
+        AttributeValue::Bool(flag) => SdkValue::Bool(*flag),
+    }
+}
+
 /// Converts an SDK item into a core item; attribute types that attribution items do not use
 /// are left out.
 pub fn from_sdk_item(item: &HashMap<String, SdkValue>) -> Item {
@@ -58,7 +93,8 @@ pub fn from_sdk_item(item: &HashMap<String, SdkValue>) -> Item {
         .collect()
 }
 
-/// The attribution table, read with strongly consistent reads.
+/// The attribution table: conditional writes for the tagging function, strongly consistent
+/// reads for the expiration function.
 #[derive(Debug, Clone)]
 pub struct DynamoTable {
     client: aws_sdk_dynamodb::Client,
@@ -71,6 +107,47 @@ impl DynamoTable {
             client,
             table_name: table_name.into(),
         }
+    }
+}
+
+impl AttributionWriter for DynamoTable {
+    /// Sends `PutItem` with the old item returned on success and on a failed condition.
+    async fn put(&self, put: &ConditionalPut) -> Result<PutResult, ServiceError> {
+        let values = put
+            .expression_attribute_values
+            .iter()
+            .map(|(name, value)| (name.clone(), to_sdk_value(value)))
+            .collect();
+
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table_name)
+            .set_item(Some(to_sdk_item(&put.item)))
+            .condition_expression(&put.condition_expression)
+            .set_expression_attribute_names(Some(
+                put.expression_attribute_names.clone().into_iter().collect(),
+            ))
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::AllOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+
+        bounded("PutItem", async {
+            match request.send().await {
+                Ok(output) => Ok(PutResult::Written {
+                    previous: output.attributes().map(from_sdk_item),
+                }),
+                Err(error) => match error.as_service_error() {
+                    Some(PutItemError::ConditionalCheckFailedException(failed)) => {
+                        Ok(PutResult::Rejected {
+                            current: failed.item().map(from_sdk_item),
+                        })
+                    }
+                    _ => Err(service_error("PutItem", &error)),
+                },
+            }
+        })
+        .await
     }
 }
 
@@ -169,5 +246,27 @@ impl UserPool for CognitoPool {
                 .map_err(|error| service_error("AdminUpdateUserAttributes", &error))
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_convert_both_ways() {
+        let item = Item::from([
+            ("username".to_owned(), AttributeValue::S("user-a".into())),
+            (
+                "expires_at".to_owned(),
+                AttributeValue::N("1719592000".into()),
+            ),
+            ("attribute_pending".to_owned(), AttributeValue::Bool(true)),
+        ]);
+
+        let sdk = to_sdk_item(&item);
+
+        assert_eq!(sdk["expires_at"], SdkValue::N("1719592000".into()));
+        assert_eq!(from_sdk_item(&sdk), item);
     }
 }
