@@ -232,15 +232,60 @@ async fn expire_record<R, P>(
             outcome.outcome = Outcome::Kept;
             outcome.detail = Some("an attribution is stored again".to_owned());
         }
-        ExpiryDecision::Blank => {
-            match pool
-                .set_attribute(username, &settings.cognito_attribute(), "")
-                .await
-            {
-                Ok(()) => outcome.outcome = Outcome::Blanked,
-                Err(error) => record_error(outcome, error, SkipReason::UserNotInPool),
-            }
+        ExpiryDecision::Blank => blank(username, settings, reader, pool, outcome).await,
+    }
+}
+
+/// Blanks the user's attribute, then reads the table again and writes back the value of an
+/// attribution stored in the meantime.
+///
+/// The read before blanking and the blank itself are two calls. The tagging function can store
+/// a new attribution and set the attribute between them, and the blank would then erase that
+/// value while the item stays. Reading again after the blank finds that item, so its value is
+/// written back.
+///
+/// NOTE: a tagging write that lands after this second read sets the attribute itself, after
+/// the blank. Two cases can still leave a wrong value: three or more writers racing for one
+/// user, and a second read that fails, since the redelivered record then finds the item and
+/// keeps the attribute as it is (blank).
+async fn blank<R, P>(
+    username: &str,
+    settings: &ExpirationSettings,
+    reader: &R,
+    pool: &P,
+    outcome: &mut RecordOutcome,
+) where
+    R: AttributionReader + Sync,
+    P: UserPool + Sync,
+{
+    let attribute = settings.cognito_attribute();
+    if let Err(error) = pool.set_attribute(username, &attribute, "").await {
+        return record_error(outcome, error, SkipReason::UserNotInPool);
+    }
+    outcome.outcome = Outcome::Blanked;
+
+    let stored = match reader.get(username).await {
+        Ok(Some(item)) => item,
+        Ok(None) => return,
+        Err(error) => return record_error(outcome, error, SkipReason::RequestRejected),
+    };
+    let Ok(stored) = Attribution::from_item(&stored) else {
+        outcome.detail =
+            Some("an unreadable attribution was stored while the attribute was blanked".to_owned());
+        return;
+    };
+    match pool
+        .set_attribute(username, &attribute, &stored.campaign_value)
+        .await
+    {
+        Ok(()) => {
+            outcome.outcome = Outcome::Kept;
+            outcome.detail = Some(
+                "an attribution was stored while the attribute was blanked; its value was written back"
+                    .to_owned(),
+            );
         }
+        Err(error) => record_error(outcome, error, SkipReason::UserNotInPool),
     }
 }
 

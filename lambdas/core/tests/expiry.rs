@@ -5,7 +5,8 @@ mod common;
 use attribution_core::attribution::Candidate;
 use attribution_core::expiry::{ExpiryDecision, StreamRecord, decide_expiry};
 use attribution_core::{
-    Attribution, ExpirationReport, ExpirationSettings, Outcome, SkipReason, expire_batch,
+    Attribution, AttributionReader, ExpirationReport, ExpirationSettings, Outcome, ServiceError,
+    SkipReason, UserPool, expire_batch,
 };
 use common::*;
 use futures::executor::block_on;
@@ -122,6 +123,63 @@ fn newer_attribution_keeps_attribute() {
     assert_eq!(outcomes(&report), [Outcome::Kept]);
     assert_eq!(pool.update_count(), 0);
     assert_eq!(report.counts.kept, 1);
+}
+
+/// A user pool in which the tagging function stores a new attribution and sets the attribute
+/// just before the expiration function's blank lands.
+struct RacingPool<'a> {
+    pool: &'a MemoryPool,
+    table: &'a MemoryTable,
+    racing: Attribution,
+}
+
+impl UserPool for RacingPool<'_> {
+    async fn set_attribute(
+        &self,
+        username: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<(), ServiceError> {
+        if value.is_empty() && self.table.get(username).await?.is_none() {
+            self.table.insert(&self.racing);
+            self.pool
+                .set_attribute(username, name, &self.racing.campaign_value)
+                .await?;
+        }
+        self.pool.set_attribute(username, name, value).await
+    }
+}
+
+#[test]
+fn attribution_stored_during_blank_is_restored() {
+    let table = MemoryTable::default();
+    let pool = pool_with_campaigns("p");
+    let racing = RacingPool {
+        pool: &pool,
+        table: &table,
+        racing: attribution("user-p", JOURNEY_SUMMER, SENT_AT_MS + 60_000),
+    };
+
+    let report = block_on(expire_batch(
+        &mixed_stream_records()[..1],
+        &settings(),
+        &table,
+        &racing,
+    ));
+
+    assert_eq!(outcomes(&report), [Outcome::Kept]);
+    assert_eq!(
+        pool.value("user-p", CAMPAIGN).as_deref(),
+        Some("Summer sale"),
+        "the value of the attribution stored during the blank is written back"
+    );
+    assert_eq!(pool.update_count(), 3, "racing write, blank, write-back");
+    assert!(
+        report.outcomes[0]
+            .detail
+            .as_deref()
+            .is_some_and(|detail| detail.contains("written back"))
+    );
 }
 
 #[test]
