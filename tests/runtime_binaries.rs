@@ -655,6 +655,11 @@ async fn binaries_attribute_and_expire_from_streams() {
             "{user}: {item:?}"
         );
     }
+    let logs = json_log_records(&tagging.output(), &PRIVATE_TEXT);
+    let counts = batch_counts(&logs, FIRST_REQUEST_ID);
+    assert_eq!(counts["received"], 4, "{counts}");
+    assert_eq!(counts["attributed"], 2, "{counts}");
+    assert_eq!(counts["skipped"]["not_an_object"], 1, "{counts}");
     let looked_up = pinpoint.requests();
     assert!(
         looked_up
@@ -718,6 +723,42 @@ async fn binaries_attribute_and_expire_from_streams() {
         Some(JOURNEY_NAME),
         "a deletion through the API must keep the attribute"
     );
+    let logs = json_log_records(&expiration.output(), &PRIVATE_TEXT);
+    let counts = batch_counts(&logs, FIRST_REQUEST_ID);
+    assert_eq!(counts["blanked"], 1, "{counts}");
+}
+
+/// Usernames, endpoint ids and addresses of the test users, none of which a log may contain.
+const PRIVATE_TEXT: [&str; 3] = ["user-a", "user-b", "@example.com"];
+
+/// Request id that the Runtime API harness gives a process's first invocation.
+const FIRST_REQUEST_ID: &str = "00000000-0000-4000-8000-000000000001";
+
+/// Parses each line of a function's output as a JSON log record, failing on a line that is
+/// not JSON or that contains one of `private`.
+fn json_log_records(output: &str, private: &[&str]) -> Vec<Value> {
+    let mut records = Vec::new();
+    for line in output.lines().filter(|line| !line.trim().is_empty()) {
+        for text in private {
+            assert!(!line.contains(text), "a log line contains {text}: {line}");
+        }
+        let record = serde_json::from_str(line)
+            .unwrap_or_else(|error| panic!("a log line is not JSON ({error}): {line}"));
+        records.push(record);
+    }
+    records
+}
+
+/// Returns the counts of the invocation's summary line, checking that the line carries the
+/// invocation's request id.
+fn batch_counts(records: &[Value], request_id: &str) -> Value {
+    let summary = records
+        .iter()
+        .find(|record| record["message"] == "batch processed")
+        .unwrap_or_else(|| panic!("no \"batch processed\" line in {records:#?}"));
+    assert_eq!(summary["span"]["requestId"], request_id, "{summary}");
+    let counts = summary["counts"].as_str().expect("counts as a JSON string");
+    serde_json::from_str(counts).expect("counts are JSON")
 }
 
 #[tokio::test]
