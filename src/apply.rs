@@ -464,14 +464,22 @@ impl Run<'_> {
         let client = &self.session.clients.cloudformation;
         let mut watcher = EventWatcher::new(client, stack_id).await?;
         cloudformation::execute_change_set(client, arn).await?;
-        let settled = cloudformation::wait_for_stack(
+        let waited = cloudformation::wait_for_stack(
             client,
             &mut watcher,
             expect,
             self.options.timeout,
             &self.progress,
         )
-        .await?;
+        .await;
+        let settled = match waited {
+            Ok(settled) => settled,
+            Err(error) => {
+                return Err(cloudformation::add_repair_advice(client, error)
+                    .await
+                    .into());
+            }
+        };
         settled.ok_or_else(|| {
             ApplyError::Blocked(format!(
                 "stack {} disappeared while it was being deployed",
@@ -688,12 +696,13 @@ async fn protected_rollback_message(
     let failed =
         cloudformation::read_failed_resources(client, &deployed.id, "CREATE_IN_PROGRESS").await?;
     let name = &deployed.name;
-    let mut message = format!("stack {name} is ROLLBACK_COMPLETE because its first create failed.");
-    if let Some(first) = failed.first() {
-        message.push_str(&format!(" First failure: {first}"));
-        if !message.ends_with('.') {
-            message.push('.');
-        }
+    let mut message = format!("stack {name} is ROLLBACK_COMPLETE because its first create failed");
+    match failed.first() {
+        Some(first) => message.push_str(&format!(" on {first}")),
+        None => message.push('.'),
+    }
+    if !message.ends_with('.') {
+        message.push('.');
     }
     message.push_str(&format!(
         " The environment is protected, so read the stack's events, delete it yourself with `aws cloudformation delete-stack --stack-name {name}`, then apply again."

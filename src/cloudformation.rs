@@ -746,17 +746,25 @@ pub async fn read_failed_resources(
     Ok(failed)
 }
 
+/// Returns the stack status that starts the operation which left a stack in `status`, for
+/// the statuses that need repair.
+fn repair_phase_start(status: &str) -> Option<&'static str> {
+    match status {
+        "UPDATE_ROLLBACK_FAILED" => Some("UPDATE_ROLLBACK_IN_PROGRESS"),
+        "DELETE_FAILED" => Some("DELETE_IN_PROGRESS"),
+        "ROLLBACK_FAILED" => Some("ROLLBACK_IN_PROGRESS"),
+        _ => None,
+    }
+}
+
 /// Explains a stack that is `UPDATE_ROLLBACK_FAILED`, `DELETE_FAILED` or `ROLLBACK_FAILED`
 /// from its events (see [`repair_message`]). Returns `None` for any other status.
 pub async fn explain_stuck(
     client: &Client,
     stack: &DeployedStack,
 ) -> Result<Option<String>, AwsError> {
-    let started = match stack.status.as_str() {
-        "UPDATE_ROLLBACK_FAILED" => "UPDATE_ROLLBACK_IN_PROGRESS",
-        "DELETE_FAILED" => "DELETE_IN_PROGRESS",
-        "ROLLBACK_FAILED" => "ROLLBACK_IN_PROGRESS",
-        _ => return Ok(None),
+    let Some(started) = repair_phase_start(&stack.status) else {
+        return Ok(None);
     };
     let failed = read_failed_resources(client, &stack.id, started).await?;
     Ok(Some(repair_message(
@@ -767,35 +775,71 @@ pub async fn explain_stuck(
     )))
 }
 
-/// Builds the message for a stack that needs repair: the first failed resource with its
-/// reason, the other failed resources, and the AWS CLI command that repairs the stack.
+/// Adds repair advice to a failed operation whose rollback failed too
+/// (`UPDATE_ROLLBACK_FAILED`, `ROLLBACK_FAILED`), and returns other errors as they are.
+///
+/// The error names the resource that made the operation fail, and the advice names the
+/// resources whose rollback failed afterwards, which are the ones to repair. The advice is
+/// best effort: when the stack events cannot be read, the original error is returned.
+pub async fn add_repair_advice(client: &Client, error: StackError) -> StackError {
+    let StackError::OperationFailed { stack, status, .. } = &error else {
+        return error;
+    };
+    if status == "DELETE_FAILED" {
+        return error;
+    }
+    let Some(started) = repair_phase_start(status) else {
+        return error;
+    };
+    match read_failed_resources(client, stack, started).await {
+        Ok(failed) => {
+            let advice = repair_advice(stack, status, &failed);
+            StackError::Blocked(format!("{} {advice}", end_sentence(error.to_string())))
+        }
+        Err(_) => error,
+    }
+}
+
+/// Builds the message for a stack that needs repair: its status, the first failed resource
+/// with its reason, the other failed resources, and the AWS CLI command that repairs it.
 ///
 /// `failed` lists the resources that failed in the operation that left the stack in `status`,
-/// oldest first; `status_reason` is used when it is empty.
+/// oldest first. `status_reason` is shown when that list is empty.
 pub fn repair_message(
     stack: &str,
     status: &str,
     failed: &[FailedResource],
     status_reason: Option<&str>,
 ) -> String {
-    let cause = match failed.first() {
-        Some(first) => format!("{first}"),
-        None => status_reason
-            .unwrap_or("no failed resource in its events")
-            .to_owned(),
-    };
-    let mut message = format!("stack {stack} is {status}. First failure: {cause}");
-    if !message.ends_with('.') {
-        message.push('.');
+    let mut message = format!("stack {stack} is {status}.");
+    if failed.is_empty()
+        && let Some(reason) = status_reason
+    {
+        message.push_str(&end_sentence(format!(" CloudFormation reports: {reason}")));
     }
+    format!("{message} {}", repair_advice(stack, status, failed))
+}
+
+/// Builds the repair advice for a stack in `status`: the first failed resource with its
+/// reason, the other failed resources, and the AWS CLI command that repairs the stack.
+fn repair_advice(stack: &str, status: &str, failed: &[FailedResource]) -> String {
+    let phase = match status {
+        "UPDATE_ROLLBACK_FAILED" | "ROLLBACK_FAILED" => "rollback",
+        "DELETE_FAILED" => "deletion",
+        _ => "operation",
+    };
+    let mut advice = match failed.first() {
+        Some(first) => end_sentence(format!("Its {phase} failed first on {first}")),
+        None => format!("Its events name no resource that failed in the {phase}."),
+    };
     let failed_ids = unique_logical_ids(failed.iter());
     if failed_ids.len() > 1 {
-        message.push_str(&format!(" Also failed: {}.", failed_ids[1..].join(", ")));
+        advice.push_str(&format!(" Also failed: {}.", failed_ids[1..].join(", ")));
     }
 
     match status {
         "UPDATE_ROLLBACK_FAILED" => {
-            message.push_str(&format!(
+            advice.push_str(&format!(
                 " Fix the cause, then run `aws cloudformation continue-update-rollback --stack-name {stack}` and run this command again."
             ));
             // Only resources whose rollback failed (UPDATE_FAILED) may be skipped.
@@ -805,14 +849,14 @@ pub fn repair_message(
                     .filter(|resource| resource.status == "UPDATE_FAILED"),
             );
             if !skippable.is_empty() {
-                message.push_str(&format!(
+                advice.push_str(&format!(
                     " If a resource cannot roll back, add `--resources-to-skip {}`: CloudFormation then marks it as rolled back without changing it, so check it before the next update.",
                     skippable.join(" ")
                 ));
             }
         }
         "DELETE_FAILED" => {
-            message.push_str(&format!(
+            advice.push_str(&format!(
                 " Remove what blocks the deletion, then delete the stack again with destroy or `aws cloudformation delete-stack --stack-name {stack}`."
             ));
             let blocking = unique_logical_ids(
@@ -821,20 +865,28 @@ pub fn repair_message(
                     .filter(|resource| resource.status == "DELETE_FAILED"),
             );
             if !blocking.is_empty() {
-                message.push_str(&format!(
+                advice.push_str(&format!(
                     " To delete the stack but keep those resources in the account, run `aws cloudformation delete-stack --stack-name {stack} --retain-resources {}`.",
                     blocking.join(" ")
                 ));
             }
         }
-        "ROLLBACK_FAILED" => message.push_str(&format!(
+        "ROLLBACK_FAILED" => advice.push_str(&format!(
             " Remove what blocks the deletion, then delete the stack with `aws cloudformation delete-stack --stack-name {stack}`."
         )),
-        _ => message.push_str(&format!(
+        _ => advice.push_str(&format!(
             " Check its events with `aws cloudformation describe-stack-events --stack-name {stack}`."
         )),
     }
-    message
+    advice
+}
+
+/// Ends a sentence with a full stop unless it has one.
+fn end_sentence(mut text: String) -> String {
+    if !text.ends_with('.') {
+        text.push('.');
+    }
+    text
 }
 
 fn unique_logical_ids<'a>(resources: impl Iterator<Item = &'a FailedResource>) -> Vec<&'a str> {

@@ -27,7 +27,9 @@ use aws_sdk_cloudformation::types::{ResourceStatus, Stack, StackEvent, StackStat
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use aws_smithy_types::DateTime;
 
-use pinpoint_attribution::cloudformation::{self, DeployedStack, StackError, StackOwner};
+use pinpoint_attribution::cloudformation::{
+    self, DeployedStack, EventWatcher, StackError, StackOwner,
+};
 use pinpoint_attribution::progress::Progress;
 use pinpoint_attribution::render::{APPLICATION_TAG, ENVIRONMENT_TAG};
 use pinpoint_attribution::{apply, destroy};
@@ -591,7 +593,7 @@ async fn apply_leaves_update_rollback_failed() {
     let message = blocked_message(prepared);
     assert!(
         message.contains(&format!(
-            "First failure: TaggingFunction (AWS::Lambda::Function) UPDATE_FAILED: {ROLLBACK_REASON}"
+            "Its rollback failed first on TaggingFunction (AWS::Lambda::Function) UPDATE_FAILED: {ROLLBACK_REASON}"
         )),
         "{message}"
     );
@@ -624,7 +626,7 @@ async fn apply_leaves_delete_failed() {
     let message = blocked_message(prepared);
     assert!(
         message.contains(&format!(
-            "First failure: TaggingRole (AWS::IAM::Role) DELETE_FAILED: {ROLE_DELETE_REASON}"
+            "Its deletion failed first on TaggingRole (AWS::IAM::Role) DELETE_FAILED: {ROLE_DELETE_REASON}"
         )),
         "{message}"
     );
@@ -649,7 +651,7 @@ async fn apply_leaves_rollback_failed() {
     let message = blocked_message(prepared);
     assert!(
         message.contains(&format!(
-            "First failure: PinpointEventStreamRole (AWS::IAM::Role) DELETE_FAILED: {ROLE_DELETE_REASON}"
+            "Its rollback failed first on PinpointEventStreamRole (AWS::IAM::Role) DELETE_FAILED: {ROLE_DELETE_REASON}"
         )),
         "{message}"
     );
@@ -701,6 +703,84 @@ async fn stuck_explanation_reads_older_pages() {
         second_page.num_calls(),
         1,
         "reads on to the start of the rollback"
+    );
+}
+
+#[tokio::test]
+async fn failed_update_names_rollback_repair() {
+    // Apply's own update fails on AttributionTable, then its rollback fails on TaggingFunction.
+    let baseline = vec![stack_event("e1", ResourceStatus::CreateComplete)];
+    let events = mock!(Client::describe_stack_events)
+        .sequence()
+        .output(move || {
+            DescribeStackEventsOutput::builder()
+                .set_stack_events(Some(baseline.clone()))
+                .build()
+        })
+        .output(|| {
+            DescribeStackEventsOutput::builder()
+                .set_stack_events(Some(update_rollback_failed_events()))
+                .build()
+        })
+        .repeatedly()
+        .build();
+    let describe = describe_sequence(&[StackStatus::UpdateRollbackFailed]);
+    let mutations = Mutations::new();
+    let client = client_with(&[&events, &describe], &mutations);
+
+    let mut watcher = EventWatcher::new(&client, STACK_ID)
+        .await
+        .expect("baseline events");
+    let error = cloudformation::wait_for_stack(
+        &client,
+        &mut watcher,
+        "UPDATE_COMPLETE",
+        TIMEOUT,
+        &Progress::quiet(),
+    )
+    .await
+    .expect_err("the update failed");
+    let error = cloudformation::add_repair_advice(&client, error).await;
+
+    let message = blocked_message(Err::<(), _>(error));
+    assert!(
+        message.contains(&format!(
+            "ended in UPDATE_ROLLBACK_FAILED: AttributionTable (AWS::DynamoDB::Table) UPDATE_FAILED: {UPDATE_REASON}"
+        )),
+        "the cause of the failed update comes first: {message}"
+    );
+    assert!(
+        message.contains("Its rollback failed first on TaggingFunction (AWS::Lambda::Function)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("`--resources-to-skip TaggingFunction`"),
+        "only the resource whose rollback failed may be skipped: {message}"
+    );
+    mutations.assert_none();
+}
+
+#[tokio::test]
+async fn repair_advice_keeps_other_failures() {
+    let events = no_events();
+    let mutations = Mutations::new();
+    let client = client_with(&[&events], &mutations);
+    let rolled_back = StackError::OperationFailed {
+        stack: STACK.to_owned(),
+        status: "UPDATE_ROLLBACK_COMPLETE".to_owned(),
+        reason: UPDATE_REASON.to_owned(),
+    };
+
+    let error = cloudformation::add_repair_advice(&client, rolled_back).await;
+
+    assert!(
+        matches!(&error, StackError::OperationFailed { status, .. } if status == "UPDATE_ROLLBACK_COMPLETE"),
+        "{error:?}"
+    );
+    assert_eq!(
+        events.num_calls(),
+        0,
+        "a completed rollback needs no repair"
     );
 }
 
@@ -874,7 +954,7 @@ async fn destroy_reports_repeated_delete_failure() {
     let message = blocked_message(deleted);
     assert!(
         message.contains(&format!(
-            "First failure: TaggingRole (AWS::IAM::Role) DELETE_FAILED: {ROLE_DELETE_REASON}"
+            "Its deletion failed first on TaggingRole (AWS::IAM::Role) DELETE_FAILED: {ROLE_DELETE_REASON}"
         )),
         "{message}"
     );
