@@ -10,7 +10,7 @@ use crate::artifacts::{Artifact, ArtifactError, ArtifactSet, Function};
 use crate::aws::AwsError;
 use crate::cloudformation::{
     self, ChangeSet, ChangeSetRequest, DeployedStack, EventWatcher, ResourceChange, StackError,
-    StackState,
+    StackOwner, StackState,
 };
 use crate::config::{Application, EventStreamMode};
 use crate::diff::{self, PlanContext};
@@ -328,58 +328,34 @@ impl Run<'_> {
     /// Brings the stack to the rendered state and returns it settled.
     async fn converge_stack(
         &mut self,
-        mut stack: Option<DeployedStack>,
+        stack: Option<DeployedStack>,
         mut template: Option<String>,
     ) -> Result<DeployedStack, ApplyError> {
         let client = &self.session.clients.cloudformation;
         let stack_name = self.rendered.stack_name.clone();
+        let owner = StackOwner {
+            environment: &self.session.environment.name,
+            application: &self.application.name,
+        };
 
-        loop {
-            let Some(deployed) = &stack else {
-                return self.create_stack().await;
-            };
-            match deployed.state() {
-                StackState::Missing => return self.create_stack().await,
-                _ if let Some(reason) = plan::foreign_stack_reason(
-                    deployed,
-                    &self.session.environment.name,
-                    &self.application.name,
-                ) =>
-                {
-                    return Err(ApplyError::Blocked(reason));
-                }
-                StackState::Stable => break,
-                StackState::Stuck(reason) => return Err(ApplyError::Blocked(reason)),
-                StackState::InProgress => {
-                    self.progress.line(format!(
-                        "stack {stack_name} is {}; waiting for it to settle",
-                        deployed.status
-                    ));
-                    let mut watcher = EventWatcher::new(client, &deployed.id).await?;
-                    let settled =
-                        wait_settled(client, &mut watcher, self.options.timeout, &self.progress)
-                            .await?;
-                    stack = settled;
-                    template = None;
-                }
-                StackState::Empty => {
-                    if self.session.environment.protected && deployed.status == "ROLLBACK_COMPLETE"
-                    {
-                        return Err(ApplyError::Blocked(format!(
-                            "stack {stack_name} is ROLLBACK_COMPLETE after a failed first create; the environment is protected, so delete it yourself after reading its events, then apply again"
-                        )));
-                    }
-                    self.progress.line(format!(
-                        "stack {stack_name} is {} and holds no resources; deleting it before creating it again",
-                        deployed.status
-                    ));
-                    self.delete_stack(deployed).await?;
-                    stack = None;
-                }
-            }
+        let inspected = stack.clone();
+        let prepared = prepare_stack(
+            client,
+            stack,
+            owner,
+            self.session.environment.protected,
+            self.options.timeout,
+            &self.progress,
+        )
+        .await?;
+        let Some(deployed) = prepared else {
+            return self.create_stack().await;
+        };
+
+        // A template read before a wait or a deletion describes the stack as it was then.
+        if inspected.as_ref() != Some(&deployed) {
+            template = None;
         }
-
-        let deployed = stack.expect("loop breaks only with a settled stack");
         if template.is_none()
             && (self.options.compare_templates
                 || !plan::template_hash_matches(&deployed, &self.rendered))
@@ -488,36 +464,28 @@ impl Run<'_> {
         let client = &self.session.clients.cloudformation;
         let mut watcher = EventWatcher::new(client, stack_id).await?;
         cloudformation::execute_change_set(client, arn).await?;
-        let settled = cloudformation::wait_for_stack(
+        let waited = cloudformation::wait_for_stack(
             client,
             &mut watcher,
             expect,
             self.options.timeout,
             &self.progress,
         )
-        .await?;
+        .await;
+        let settled = match waited {
+            Ok(settled) => settled,
+            Err(error) => {
+                return Err(cloudformation::add_repair_advice(client, error)
+                    .await
+                    .into());
+            }
+        };
         settled.ok_or_else(|| {
             ApplyError::Blocked(format!(
                 "stack {} disappeared while it was being deployed",
                 self.rendered.stack_name
             ))
         })
-    }
-
-    async fn delete_stack(&mut self, deployed: &DeployedStack) -> Result<(), ApplyError> {
-        let client = &self.session.clients.cloudformation;
-        let mut watcher = EventWatcher::new(client, &deployed.id).await?;
-        cloudformation::delete_stack(client, &deployed.id).await?;
-        let settled = cloudformation::wait_for_stack(
-            client,
-            &mut watcher,
-            "DELETE_COMPLETE",
-            self.options.timeout,
-            &self.progress,
-        )
-        .await?;
-        debug_assert!(settled.is_none_or(|stack| stack.status == "DELETE_COMPLETE"));
-        Ok(())
     }
 
     async fn ensure_attribute(&mut self, state: AttributeState) -> Result<(), ApplyError> {
@@ -657,21 +625,89 @@ impl Run<'_> {
     }
 }
 
-/// Waits for a running operation to end, whatever its result, and returns the stack.
-async fn wait_settled(
+/// Acts on the stack's status before apply creates or updates it, and returns the stable stack
+/// to update, or `None` when apply must create the stack.
+///
+/// - `*_IN_PROGRESS`: waits for the running operation (at most `timeout`), then decides again.
+/// - `REVIEW_IN_PROGRESS` and `ROLLBACK_COMPLETE` (the stack has no resources): deletes the
+///   stack, except a `ROLLBACK_COMPLETE` stack in a `protected` environment, which stops with
+///   [`StackError::Blocked`] for a person to read its events first.
+/// - `UPDATE_ROLLBACK_FAILED`, `DELETE_FAILED`, `ROLLBACK_FAILED` and unexpected statuses stop
+///   with [`StackError::Blocked`], naming the failed resources and the repair command.
+/// - A stack whose managed tags name another owner stops with [`StackError::Foreign`].
+///
+/// Nothing but the deletion of an empty stack changes the stack here.
+pub async fn prepare_stack(
     client: &aws_sdk_cloudformation::Client,
-    watcher: &mut EventWatcher,
+    mut stack: Option<DeployedStack>,
+    owner: StackOwner<'_>,
+    protected: bool,
     timeout: Duration,
     progress: &Progress,
-) -> Result<Option<DeployedStack>, ApplyError> {
-    // Any settled status is fine here: the caller classifies it again.
-    match cloudformation::wait_for_stack(client, watcher, "", timeout, progress).await {
-        Ok(stack) => Ok(stack),
-        Err(StackError::OperationFailed { stack, .. }) => {
-            Ok(cloudformation::describe_stack(client, &stack).await?)
+) -> Result<Option<DeployedStack>, StackError> {
+    loop {
+        let Some(deployed) = &stack else {
+            return Ok(None);
+        };
+        match deployed.state() {
+            StackState::Missing => return Ok(None),
+            _ if let Some(reason) =
+                plan::foreign_stack_reason(deployed, owner.environment, owner.application) =>
+            {
+                return Err(StackError::Foreign(reason));
+            }
+            StackState::Stable => return Ok(stack),
+            StackState::Stuck(reason) => {
+                let explained = cloudformation::explain_stuck(client, deployed).await?;
+                return Err(StackError::Blocked(explained.unwrap_or(reason)));
+            }
+            StackState::InProgress => {
+                progress.line(format!(
+                    "stack {} is {}; waiting for it to settle",
+                    deployed.name, deployed.status
+                ));
+                let mut watcher = EventWatcher::new(client, &deployed.id).await?;
+                stack =
+                    cloudformation::wait_settled(client, &mut watcher, timeout, progress).await?;
+            }
+            StackState::Empty => {
+                if protected && deployed.status == "ROLLBACK_COMPLETE" {
+                    return Err(StackError::Blocked(
+                        protected_rollback_message(client, deployed).await?,
+                    ));
+                }
+                progress.line(format!(
+                    "stack {} is {} and holds no resources; deleting it before creating it again",
+                    deployed.name, deployed.status
+                ));
+                cloudformation::delete_and_wait(client, deployed, timeout, progress).await?;
+                stack = None;
+            }
         }
-        Err(error) => Err(error.into()),
     }
+}
+
+/// Explains why apply keeps a failed first create in a protected environment, with the
+/// resource that made the create fail.
+async fn protected_rollback_message(
+    client: &aws_sdk_cloudformation::Client,
+    deployed: &DeployedStack,
+) -> Result<String, StackError> {
+    let failed =
+        cloudformation::read_failed_resources(client, &deployed.id, "CREATE_IN_PROGRESS").await?;
+    let name = &deployed.name;
+    let mut message = format!("stack {name} is ROLLBACK_COMPLETE because its first create failed");
+    match failed.first() {
+        Some(first) => message.push_str(&format!(" on {first}")),
+        None => message.push('.'),
+    }
+    if !message.ends_with('.') {
+        message.push('.');
+    }
+    message.push_str(&format!(
+        " The environment is protected, so read the stack's events, delete it yourself with `aws cloudformation delete-stack --stack-name {name}`, then apply again."
+    ));
+    Ok(message)
 }
 
 /// Returns a unique change set name. The deployer refers to change sets by the ARN that

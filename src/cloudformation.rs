@@ -34,10 +34,18 @@ pub struct DeployedStack {
     pub termination_protection: bool,
 }
 
+/// The environment and application that a stack's managed tags must name.
+#[derive(Debug, Clone, Copy)]
+pub struct StackOwner<'a> {
+    pub environment: &'a str,
+    pub application: &'a str,
+}
+
 /// Class of a stack status, which decides what apply does with the stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StackState {
-    /// No stack of that name.
+    /// No stack of that name, or a deleted one (`DELETE_COMPLETE`, as DescribeStacks reports a
+    /// deleted stack by its ARN).
     Missing,
     /// Settled after a successful create or update (or a rolled-back update): update normally.
     Stable,
@@ -61,6 +69,7 @@ impl DeployedStack {
             | "IMPORT_COMPLETE"
             | "IMPORT_ROLLBACK_COMPLETE" => StackState::Stable,
             "REVIEW_IN_PROGRESS" | "ROLLBACK_COMPLETE" => StackState::Empty,
+            "DELETE_COMPLETE" => StackState::Missing,
             "UPDATE_ROLLBACK_FAILED" => StackState::Stuck(format!(
                 "stack {} is UPDATE_ROLLBACK_FAILED; fix the resources named in its events, then run `aws cloudformation continue-update-rollback --stack-name {}`",
                 self.name, self.name
@@ -148,6 +157,10 @@ pub enum StackError {
     },
     #[error("{0}")]
     Foreign(String),
+    /// A stack status that a person must repair before the command can change the stack. The
+    /// message names the failed resources and the command that repairs the stack.
+    #[error("{0}")]
+    Blocked(String),
     #[error(
         "stack {stack} has termination protection, left from when the environment was protected; run apply once with protected: false, which turns it off, then destroy"
     )]
@@ -530,24 +543,62 @@ impl EventWatcher {
     ///
     /// Later failures are usually the cascade of cancellations and rollbacks it caused.
     pub fn first_failure(&self) -> Option<String> {
+        self.failed_resources()
+            .first()
+            .map(FailedResource::to_string)
+    }
+
+    /// Returns the resources that failed in this operation, oldest first.
+    pub fn failed_resources(&self) -> Vec<FailedResource> {
         self.events
             .iter()
-            .filter(|event| {
-                event
-                    .resource_status()
-                    .is_some_and(|status| status.as_str().ends_with("_FAILED"))
-            })
-            .find(|event| event.physical_resource_id() != Some(self.stack_id.as_str()))
-            .map(|event| {
-                format!(
-                    "{} ({}) {}: {}",
-                    event.logical_resource_id().unwrap_or("?"),
-                    event.resource_type().unwrap_or("?"),
-                    event.resource_status().map(|s| s.as_str()).unwrap_or("?"),
-                    event.resource_status_reason().unwrap_or("no reason given")
-                )
-            })
+            .filter_map(FailedResource::from_event)
+            .collect()
     }
+}
+
+/// A resource that failed during a stack operation, as its stack event reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedResource {
+    pub logical_id: String,
+    pub resource_type: String,
+    /// The event's resource status, such as `UPDATE_FAILED` or `DELETE_FAILED`.
+    pub status: String,
+    pub reason: String,
+}
+
+impl FailedResource {
+    /// Reads a resource's failure event. Returns `None` for other events and for the stack's own.
+    fn from_event(event: &StackEvent) -> Option<FailedResource> {
+        let status = event.resource_status()?.as_str();
+        if !status.ends_with("_FAILED") || is_stack_event(event) {
+            return None;
+        }
+        Some(FailedResource {
+            logical_id: event.logical_resource_id().unwrap_or("?").to_owned(),
+            resource_type: event.resource_type().unwrap_or("?").to_owned(),
+            status: status.to_owned(),
+            reason: event
+                .resource_status_reason()
+                .unwrap_or("no reason given")
+                .to_owned(),
+        })
+    }
+}
+
+impl std::fmt::Display for FailedResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({}) {}: {}",
+            self.logical_id, self.resource_type, self.status, self.reason
+        )
+    }
+}
+
+/// Returns whether an event is about the stack itself rather than one of its resources.
+fn is_stack_event(event: &StackEvent) -> bool {
+    event.physical_resource_id().is_some() && event.physical_resource_id() == event.stack_id()
 }
 
 fn format_event(event: &StackEvent) -> String {
@@ -610,6 +661,244 @@ pub async fn wait_for_stack(
     }
 }
 
+/// Waits for a running operation to end, whatever its result, and returns the stack as it
+/// settled.
+///
+/// Returns `None` when the stack no longer exists. A deleted stack read by its ARN comes back
+/// as `DELETE_COMPLETE`, which [`DeployedStack::state`] classifies as missing.
+pub async fn wait_settled(
+    client: &Client,
+    watcher: &mut EventWatcher,
+    timeout: Duration,
+    progress: &Progress,
+) -> Result<Option<DeployedStack>, StackError> {
+    // Any settled status is fine here: the caller classifies it again.
+    match wait_for_stack(client, watcher, "", timeout, progress).await {
+        Ok(stack) => Ok(stack),
+        Err(StackError::OperationFailed { stack, .. }) => Ok(describe_stack(client, &stack).await?),
+        Err(error) => Err(error),
+    }
+}
+
+/// Deletes a stack and waits until CloudFormation has removed it.
+///
+/// A deletion that ends in `DELETE_FAILED` returns [`StackError::Blocked`] with the resources
+/// that blocked it and the command that deletes the stack without them.
+pub async fn delete_and_wait(
+    client: &Client,
+    stack: &DeployedStack,
+    timeout: Duration,
+    progress: &Progress,
+) -> Result<(), StackError> {
+    let mut watcher = EventWatcher::new(client, &stack.id).await?;
+    delete_stack(client, &stack.id).await?;
+    let waited = wait_for_stack(client, &mut watcher, "DELETE_COMPLETE", timeout, progress).await;
+    match waited {
+        Ok(_) => Ok(()),
+        Err(StackError::OperationFailed { status, .. }) if status == "DELETE_FAILED" => {
+            Err(StackError::Blocked(repair_message(
+                &stack.name,
+                &status,
+                &watcher.failed_resources(),
+                None,
+            )))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Maximum number of stack events read while looking for the start of an operation.
+///
+/// NOTE: when the operation started more events ago than this, only the failures among the
+/// events read are reported.
+const MAX_EVENTS_READ: usize = 500;
+
+/// Reads the resources that failed since the stack's own `since_status` event, which marks the
+/// start of an operation (`DELETE_IN_PROGRESS` for a deletion), oldest first.
+pub async fn read_failed_resources(
+    client: &Client,
+    stack_id: &str,
+    since_status: &str,
+) -> Result<Vec<FailedResource>, AwsError> {
+    let mut events = client
+        .describe_stack_events()
+        .stack_name(stack_id)
+        .into_paginator()
+        .items()
+        .send();
+    let mut failed = Vec::new();
+    for _ in 0..MAX_EVENTS_READ {
+        let event = events
+            .try_next()
+            .await
+            .map_err(|error| AwsError::new("DescribeStackEvents", stack_id, error))?;
+        let Some(event) = event else {
+            break;
+        };
+        let status = event.resource_status().map(|status| status.as_str());
+        if is_stack_event(&event) && status == Some(since_status) {
+            break;
+        }
+        failed.extend(FailedResource::from_event(&event));
+    }
+    // DescribeStackEvents returns the newest events first.
+    failed.reverse();
+    Ok(failed)
+}
+
+/// Returns the stack status that starts the operation which left a stack in `status`, for
+/// the statuses that need repair.
+fn repair_phase_start(status: &str) -> Option<&'static str> {
+    match status {
+        "UPDATE_ROLLBACK_FAILED" => Some("UPDATE_ROLLBACK_IN_PROGRESS"),
+        "DELETE_FAILED" => Some("DELETE_IN_PROGRESS"),
+        "ROLLBACK_FAILED" => Some("ROLLBACK_IN_PROGRESS"),
+        _ => None,
+    }
+}
+
+/// Explains a stack that is `UPDATE_ROLLBACK_FAILED`, `DELETE_FAILED` or `ROLLBACK_FAILED`
+/// from its events (see [`repair_message`]). Returns `None` for any other status.
+pub async fn explain_stuck(
+    client: &Client,
+    stack: &DeployedStack,
+) -> Result<Option<String>, AwsError> {
+    let Some(started) = repair_phase_start(&stack.status) else {
+        return Ok(None);
+    };
+    let failed = read_failed_resources(client, &stack.id, started).await?;
+    Ok(Some(repair_message(
+        &stack.name,
+        &stack.status,
+        &failed,
+        stack.status_reason.as_deref(),
+    )))
+}
+
+/// Adds repair advice to a failed operation whose rollback failed too
+/// (`UPDATE_ROLLBACK_FAILED`, `ROLLBACK_FAILED`), and returns other errors as they are.
+///
+/// The error names the resource that made the operation fail, and the advice names the
+/// resources whose rollback failed afterwards, which are the ones to repair. The advice is
+/// best effort: when the stack events cannot be read, the original error is returned.
+pub async fn add_repair_advice(client: &Client, error: StackError) -> StackError {
+    let StackError::OperationFailed { stack, status, .. } = &error else {
+        return error;
+    };
+    if status == "DELETE_FAILED" {
+        return error;
+    }
+    let Some(started) = repair_phase_start(status) else {
+        return error;
+    };
+    match read_failed_resources(client, stack, started).await {
+        Ok(failed) => {
+            let advice = repair_advice(stack, status, &failed);
+            StackError::Blocked(format!("{} {advice}", end_sentence(error.to_string())))
+        }
+        Err(_) => error,
+    }
+}
+
+/// Builds the message for a stack that needs repair: its status, the first failed resource
+/// with its reason, the other failed resources, and the AWS CLI command that repairs it.
+///
+/// `failed` lists the resources that failed in the operation that left the stack in `status`,
+/// oldest first. `status_reason` is shown when that list is empty.
+pub fn repair_message(
+    stack: &str,
+    status: &str,
+    failed: &[FailedResource],
+    status_reason: Option<&str>,
+) -> String {
+    let mut message = format!("stack {stack} is {status}.");
+    if failed.is_empty()
+        && let Some(reason) = status_reason
+    {
+        message.push_str(&end_sentence(format!(" CloudFormation reports: {reason}")));
+    }
+    format!("{message} {}", repair_advice(stack, status, failed))
+}
+
+/// Builds the repair advice for a stack in `status`: the first failed resource with its
+/// reason, the other failed resources, and the AWS CLI command that repairs the stack.
+fn repair_advice(stack: &str, status: &str, failed: &[FailedResource]) -> String {
+    let phase = match status {
+        "UPDATE_ROLLBACK_FAILED" | "ROLLBACK_FAILED" => "rollback",
+        "DELETE_FAILED" => "deletion",
+        _ => "operation",
+    };
+    let mut advice = match failed.first() {
+        Some(first) => end_sentence(format!("Its {phase} failed first on {first}")),
+        None => format!("Its events name no resource that failed in the {phase}."),
+    };
+    let failed_ids = unique_logical_ids(failed.iter());
+    if failed_ids.len() > 1 {
+        advice.push_str(&format!(" Also failed: {}.", failed_ids[1..].join(", ")));
+    }
+
+    match status {
+        "UPDATE_ROLLBACK_FAILED" => {
+            advice.push_str(&format!(
+                " Fix the cause, then run `aws cloudformation continue-update-rollback --stack-name {stack}` and run this command again."
+            ));
+            // Only resources whose rollback failed (UPDATE_FAILED) may be skipped.
+            let skippable = unique_logical_ids(
+                failed
+                    .iter()
+                    .filter(|resource| resource.status == "UPDATE_FAILED"),
+            );
+            if !skippable.is_empty() {
+                advice.push_str(&format!(
+                    " If a resource cannot roll back, add `--resources-to-skip {}`: CloudFormation then marks it as rolled back without changing it, so check it before the next update.",
+                    skippable.join(" ")
+                ));
+            }
+        }
+        "DELETE_FAILED" => {
+            advice.push_str(&format!(
+                " Remove what blocks the deletion, then delete the stack again with destroy or `aws cloudformation delete-stack --stack-name {stack}`."
+            ));
+            let blocking = unique_logical_ids(
+                failed
+                    .iter()
+                    .filter(|resource| resource.status == "DELETE_FAILED"),
+            );
+            if !blocking.is_empty() {
+                advice.push_str(&format!(
+                    " To delete the stack but keep those resources in the account, run `aws cloudformation delete-stack --stack-name {stack} --retain-resources {}`.",
+                    blocking.join(" ")
+                ));
+            }
+        }
+        "ROLLBACK_FAILED" => advice.push_str(&format!(
+            " Remove what blocks the deletion, then delete the stack with `aws cloudformation delete-stack --stack-name {stack}`."
+        )),
+        _ => advice.push_str(&format!(
+            " Check its events with `aws cloudformation describe-stack-events --stack-name {stack}`."
+        )),
+    }
+    advice
+}
+
+/// Ends a sentence with a full stop unless it has one.
+fn end_sentence(mut text: String) -> String {
+    if !text.ends_with('.') {
+        text.push('.');
+    }
+    text
+}
+
+fn unique_logical_ids<'a>(resources: impl Iterator<Item = &'a FailedResource>) -> Vec<&'a str> {
+    let mut ids: Vec<&str> = Vec::new();
+    for resource in resources {
+        if !ids.contains(&resource.logical_id.as_str()) {
+            ids.push(&resource.logical_id);
+        }
+    }
+    ids
+}
+
 fn to_parameters(parameters: &BTreeMap<String, String>) -> Vec<Parameter> {
     parameters
         .iter()
@@ -655,6 +944,7 @@ mod tests {
         assert_eq!(stack("REVIEW_IN_PROGRESS").state(), StackState::Empty);
         assert_eq!(stack("ROLLBACK_COMPLETE").state(), StackState::Empty);
         assert_eq!(stack("UPDATE_IN_PROGRESS").state(), StackState::InProgress);
+        assert_eq!(stack("DELETE_COMPLETE").state(), StackState::Missing);
         assert!(
             matches!(stack("UPDATE_ROLLBACK_FAILED").state(), StackState::Stuck(reason) if reason.contains("continue-update-rollback"))
         );

@@ -5,7 +5,9 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde::Serialize;
 
-use crate::cloudformation::{self, EventWatcher, StackError};
+use crate::cloudformation::{
+    self, DeployedStack, EventWatcher, StackError, StackOwner, StackState,
+};
 use crate::config::{Application, EventStreamMode};
 use crate::plan::{self, ItemAction};
 use crate::progress::Progress;
@@ -150,20 +152,12 @@ async fn destroy_steps(
     outcome: &mut DestroyOutcome,
 ) -> Result<(), StackError> {
     let client = &session.clients.cloudformation;
+    let owner = StackOwner {
+        environment: &session.environment.name,
+        application: &application.name,
+    };
     let stack = cloudformation::describe_stack(client, stack_name).await?;
-    if let Some(stack) = &stack
-        && let Some(reason) =
-            plan::foreign_stack_reason(stack, &session.environment.name, &application.name)
-    {
-        return Err(StackError::Foreign(reason));
-    }
-    if let Some(stack) = &stack
-        && stack.termination_protection
-    {
-        return Err(StackError::TerminationProtected {
-            stack: stack.name.clone(),
-        });
-    }
+    let stack = prepare_stack(client, stack, owner, timeout, progress).await?;
 
     // The stack's own stream, when it has one. In mode `existing` the stack creates none, so
     // no destination is the deployer's to remove.
@@ -201,13 +195,68 @@ async fn destroy_steps(
         progress.line(format!("keeps {resource}: the deployed template retains it; delete it yourself before the next apply if it must go"));
     }
 
-    let mut watcher = EventWatcher::new(client, &stack.id).await?;
-    cloudformation::delete_stack(client, &stack.id).await?;
-    cloudformation::wait_for_stack(client, &mut watcher, "DELETE_COMPLETE", timeout, progress)
-        .await?;
+    if stack.status == "DELETE_FAILED" {
+        progress.line(format!(
+            "stack {stack_name} is DELETE_FAILED from an earlier deletion; deleting it again"
+        ));
+    }
+    cloudformation::delete_and_wait(client, &stack, timeout, progress).await?;
     progress.line(format!("deleted stack {stack_name}"));
     outcome.action = DestroyAction::Destroyed;
     Ok(())
+}
+
+/// Acts on the stack's status before destroy changes anything, and returns the stack to
+/// delete, or `None` when there is none.
+///
+/// - `*_IN_PROGRESS`: waits for the running operation (at most `timeout`), then decides again.
+/// - `UPDATE_ROLLBACK_FAILED`, `ROLLBACK_FAILED` and unexpected statuses stop with
+///   [`StackError::Blocked`], naming the failed resources and the repair command.
+/// - `DELETE_FAILED` is returned for another deletion: deleting again is the usual fix once
+///   what blocked the first one is gone.
+/// - A stack whose managed tags name another owner stops with [`StackError::Foreign`], and one
+///   with termination protection with [`StackError::TerminationProtected`].
+///
+/// Nothing changes the stack here.
+pub async fn prepare_stack(
+    client: &aws_sdk_cloudformation::Client,
+    mut stack: Option<DeployedStack>,
+    owner: StackOwner<'_>,
+    timeout: Duration,
+    progress: &Progress,
+) -> Result<Option<DeployedStack>, StackError> {
+    loop {
+        let Some(deployed) = &stack else {
+            return Ok(None);
+        };
+        if let Some(reason) =
+            plan::foreign_stack_reason(deployed, owner.environment, owner.application)
+        {
+            return Err(StackError::Foreign(reason));
+        }
+        match deployed.state() {
+            StackState::Missing => return Ok(None),
+            StackState::InProgress => {
+                progress.line(format!(
+                    "stack {} is {}; waiting for it to settle",
+                    deployed.name, deployed.status
+                ));
+                let mut watcher = EventWatcher::new(client, &deployed.id).await?;
+                stack =
+                    cloudformation::wait_settled(client, &mut watcher, timeout, progress).await?;
+            }
+            StackState::Stuck(reason) if deployed.status != "DELETE_FAILED" => {
+                let explained = cloudformation::explain_stuck(client, deployed).await?;
+                return Err(StackError::Blocked(explained.unwrap_or(reason)));
+            }
+            _ if deployed.termination_protection => {
+                return Err(StackError::TerminationProtected {
+                    stack: deployed.name.clone(),
+                });
+            }
+            _ => return Ok(stack),
+        }
+    }
 }
 
 /// Lists the resources whose `DeletionPolicy` is `Retain` in a deployed template, with the
