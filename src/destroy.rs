@@ -195,9 +195,10 @@ async fn destroy_steps(
         progress.line(format!("keeps {resource}: the deployed template retains it; delete it yourself before the next apply if it must go"));
     }
 
-    if stack.status == "DELETE_FAILED" {
+    if is_deletable_failure(&stack.status) {
         progress.line(format!(
-            "stack {stack_name} is DELETE_FAILED from an earlier deletion; deleting it again"
+            "stack {stack_name} is {} after a failed operation; deleting it",
+            stack.status
         ));
     }
     cloudformation::delete_and_wait(client, &stack, timeout, progress).await?;
@@ -210,10 +211,11 @@ async fn destroy_steps(
 /// delete, or `None` when there is none.
 ///
 /// - `*_IN_PROGRESS`: waits for the running operation (at most `timeout`), then decides again.
-/// - `UPDATE_ROLLBACK_FAILED`, `ROLLBACK_FAILED` and unexpected statuses stop with
-///   [`StackError::Blocked`], naming the failed resources and the repair command.
-/// - `DELETE_FAILED` is returned for another deletion: deleting again is the usual fix once
-///   what blocked the first one is gone.
+/// - `UPDATE_ROLLBACK_FAILED` and unexpected statuses stop with [`StackError::Blocked`],
+///   naming the failed resources and the repair command.
+/// - `DELETE_FAILED` and `ROLLBACK_FAILED` are returned for deletion. Deleting again is the
+///   usual fix for the first once what blocked it is gone, and a first create whose rollback
+///   failed has nothing to keep, so deleting it is the repair that apply prints.
 /// - A stack whose managed tags name another owner stops with [`StackError::Foreign`], and one
 ///   with termination protection with [`StackError::TerminationProtected`].
 ///
@@ -245,7 +247,7 @@ pub async fn prepare_stack(
                 stack =
                     cloudformation::wait_settled(client, &mut watcher, timeout, progress).await?;
             }
-            StackState::Stuck(reason) if deployed.status != "DELETE_FAILED" => {
+            StackState::Stuck(reason) if !is_deletable_failure(&deployed.status) => {
                 let explained = cloudformation::explain_stuck(client, deployed).await?;
                 return Err(StackError::Blocked(explained.unwrap_or(reason)));
             }
@@ -257,6 +259,12 @@ pub async fn prepare_stack(
             _ => return Ok(stack),
         }
     }
+}
+
+/// Returns whether a failed stack status is one that destroy deletes: `DELETE_FAILED` (an
+/// earlier deletion failed) and `ROLLBACK_FAILED` (a first create failed, then its rollback).
+fn is_deletable_failure(status: &str) -> bool {
+    matches!(status, "DELETE_FAILED" | "ROLLBACK_FAILED")
 }
 
 /// Lists the resources whose `DeletionPolicy` is `Retain` in a deployed template, with the
