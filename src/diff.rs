@@ -307,6 +307,19 @@ async fn plan_application(
     };
 
     let mut plan = plan_from_inspection(context, application, &rendered, &inspection);
+    if let Some(deployed) = &inspection.stack
+        && let StackState::Stuck(reason) = deployed.state()
+        && plan.blocked.as_deref() == Some(reason.as_str())
+    {
+        // The stack's events name the resources that need repair, as apply reports them.
+        match cloudformation::explain_stuck(&context.session.clients.cloudformation, deployed)
+            .await
+        {
+            Ok(Some(explained)) => plan.blocked = Some(explained),
+            Ok(None) => {}
+            Err(error) => plan.error = Some(error.to_string()),
+        }
+    }
     if plan.stack_action == ItemAction::Update {
         match preview_changes(context, application, &rendered).await {
             Ok(changes) => plan.resource_changes = changes,
