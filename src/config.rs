@@ -33,6 +33,9 @@ pub struct Environment {
     pub account_id: Option<String>,
     /// Protected environments refuse destroy and retain data resources.
     pub protected: bool,
+    /// Cognito user updates per second that the account and region may make (AWS's default
+    /// quota unless it was raised); the applications' `cognito_quota_percent` are shares of it.
+    pub cognito_quota: u32,
     pub stack_prefix: String,
     /// Bucket for Lambda zips; when unset the deployer uses one per account and region.
     pub artifacts_bucket: Option<String>,

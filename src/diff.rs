@@ -312,8 +312,7 @@ async fn plan_application(
         && plan.blocked.as_deref() == Some(reason.as_str())
     {
         // The stack's events name the resources that need repair, as apply reports them.
-        match cloudformation::explain_stuck(&context.session.clients.cloudformation, deployed)
-            .await
+        match cloudformation::explain_stuck(&context.session.clients.cloudformation, deployed).await
         {
             Ok(Some(explained)) => plan.blocked = Some(explained),
             Ok(None) => {}

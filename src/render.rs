@@ -359,6 +359,7 @@ impl<'a> TemplateContext<'a> {
         let concurrency = crate::quota::concurrency(
             settings.cognito_updates_per_second,
             settings.cognito_quota_percent,
+            environment.cognito_quota,
         )
         .map_err(|reason| RenderError::Template {
             application: application.name.clone(),

@@ -95,7 +95,7 @@ fn unknown_top_level_key_suggests_the_close_one() {
 
     assert_eq!(
         error_of(&yaml),
-        "environments/dev.yaml:2:1: unknown key `regoin`; did you mean `region`? (allowed keys: environment, region, account_id, protected, stack_prefix, artifacts_bucket, tags, defaults, applications)"
+        "environments/dev.yaml:2:1: unknown key `regoin`; did you mean `region`? (allowed keys: environment, region, account_id, protected, cognito_quota, stack_prefix, artifacts_bucket, tags, defaults, applications)"
     );
 }
 
@@ -860,7 +860,7 @@ fn cognito_share_too_small_for_two_instances_is_rejected() {
 
     assert_eq!(
         error_of(&yaml),
-        "environments/dev.yaml:4:5: cognito_quota_percent: 20% of Cognito's 25 user updates per second is 5.00, but one tagging and one expiration instance at cognito_updates_per_second 5 need 10; raise cognito_quota_percent or lower cognito_updates_per_second"
+        "environments/dev.yaml:4:5: cognito_quota_percent: 20% of Cognito's 25 user updates per second (cognito_quota) is 5.00, but one tagging and one expiration instance at cognito_updates_per_second 5 need 10; raise cognito_quota_percent, lower cognito_updates_per_second, or raise cognito_quota once AWS has raised the account's quota"
     );
 }
 
@@ -892,6 +892,25 @@ applications:
 
     assert_eq!(
         error_of(yaml),
-        "environments/dev.yaml:6:3: applications: their cognito_quota_percent values add up to 120, but they share one account's Cognito quota; lower them to 100 in total"
+        "environments/dev.yaml:6:3: applications: their cognito_quota_percent values add up to 120, but they share one account's Cognito quota; lower them to 100 in total, for example `defaults: {cognito_quota_percent: 50}` for 2 applications"
     );
+}
+
+#[test]
+fn cognito_quota_out_of_range_is_rejected() {
+    let yaml = "\
+environment: dev
+region: eu-west-1
+cognito_quota: 0
+applications:
+  - name: shop
+    pinpoint_app_id: 0123456789abcdef0123456789abcdef
+    user_pool_id: eu-west-1_AbCdEf123
+";
+
+    let message = error_of(yaml);
+
+    assert!(message.starts_with("environments/dev.yaml:3:"), "{message}");
+    assert!(message.contains("cognito_quota"), "{message}");
+    assert!(message.contains("1 to 100000"), "{message}");
 }

@@ -31,6 +31,7 @@ fn minimal_file_gets_builtin_defaults() {
     assert_eq!(environment.region, "eu-west-1");
     assert_eq!(environment.account_id, None);
     assert!(!environment.protected);
+    assert_eq!(environment.cognito_quota, 25);
     assert_eq!(environment.stack_prefix, "pinpoint-attribution");
     assert_eq!(environment.artifacts_bucket, None);
     assert!(environment.tags.is_empty());
@@ -335,5 +336,28 @@ fn event_stream_defaults_to_create_without_replacing() {
         EventStreamMode::Create {
             replace_existing: false
         }
+    );
+}
+
+#[test]
+fn raised_cognito_quota_admits_fifty_applications() {
+    let mut yaml = String::from(
+        "environment: fleet\nregion: eu-west-1\ncognito_quota: 100\ndefaults:\n  cognito_quota_percent: 2\napplications:\n",
+    );
+    for index in 0..50 {
+        yaml.push_str(&format!(
+            "  - name: app-{index:02}\n    pinpoint_app_id: {index:032x}\n    user_pool_id: eu-west-1_AbCdEf123\n"
+        ));
+    }
+
+    let environment = parse(&yaml);
+
+    assert_eq!(environment.cognito_quota, 100);
+    assert_eq!(environment.applications.len(), 50);
+    assert!(
+        environment
+            .applications
+            .iter()
+            .all(|application| application.settings.cognito_quota_percent == 2)
     );
 }

@@ -73,6 +73,7 @@ fn unchecked_environment(tag_value: &str, username_attribute: &str) -> Environme
         region: "eu-west-1".to_owned(),
         account_id: None,
         protected: false,
+        cognito_quota: 25,
         stack_prefix: "pinpoint-attribution".to_owned(),
         artifacts_bucket: None,
         tags: BTreeMap::from([("team".to_owned(), tag_value.to_owned())]),

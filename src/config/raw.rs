@@ -33,6 +33,7 @@ pub(super) struct RawEnvironment {
     pub region: Option<Located<String>>,
     pub account_id: Option<Located<String>>,
     pub protected: Option<Located<RawValue>>,
+    pub cognito_quota: Option<Located<RawValue>>,
     pub stack_prefix: Option<Located<String>>,
     pub artifacts_bucket: Option<Located<String>>,
     pub tags: Option<Located<Entries>>,

@@ -42,6 +42,15 @@ pub(super) fn check_document(
         Some(value) => checker.boolean(value, "protected"),
         None => Some(false),
     };
+    let cognito_quota = match &raw.cognito_quota {
+        Some(value) => checker.number_in(
+            value,
+            "cognito_quota",
+            1..=100_000,
+            crate::quota::DEFAULT_USER_UPDATES_PER_SECOND,
+        ),
+        None => Some(crate::quota::DEFAULT_USER_UPDATES_PER_SECOND),
+    };
     let stack_prefix = match raw.stack_prefix {
         Some(prefix) => check_stack_prefix(&mut checker, prefix),
         None => Some(DEFAULT_STACK_PREFIX.to_owned()),
@@ -65,7 +74,13 @@ pub(super) fn check_document(
     };
 
     let applications = match checker.required(raw.applications, "applications", &top, "[...]") {
-        Some(list) => check_applications(&mut checker, list, &defaults, &context),
+        Some(list) => check_applications(
+            &mut checker,
+            list,
+            &defaults,
+            &context,
+            cognito_quota.unwrap_or(crate::quota::DEFAULT_USER_UPDATES_PER_SECOND),
+        ),
         None => Vec::new(),
     };
 
@@ -74,8 +89,8 @@ pub(super) fn check_document(
     }
 
     // Every value above is `Some` when no problem was reported.
-    let (Some(name), Some(region), Some(protected), Some(stack_prefix)) =
-        (name, region, protected, stack_prefix)
+    let (Some(name), Some(region), Some(protected), Some(cognito_quota), Some(stack_prefix)) =
+        (name, region, protected, cognito_quota, stack_prefix)
     else {
         unreachable!("a missing value always comes with a reported problem");
     };
@@ -85,6 +100,7 @@ pub(super) fn check_document(
         region: region.value,
         account_id,
         protected,
+        cognito_quota,
         stack_prefix,
         artifacts_bucket,
         tags,
@@ -248,6 +264,7 @@ fn check_applications(
     list: Located<Vec<Located<RawApplication>>>,
     defaults: &PartialSettings,
     context: &NamingContext,
+    cognito_quota: u32,
 ) -> Vec<Application> {
     if list.value.is_empty() {
         checker.report(
@@ -268,6 +285,7 @@ fn check_applications(
         if let Err(message) = crate::quota::concurrency(
             settings.cognito_updates_per_second,
             settings.cognito_quota_percent,
+            cognito_quota,
         ) {
             checker.report(&location, message);
         }
@@ -312,7 +330,9 @@ fn check_applications(
         checker.report(
             &list_location,
             format!(
-                "applications: their cognito_quota_percent values add up to {percent}, but they share one account's Cognito quota; lower them to 100 in total"
+                "applications: their cognito_quota_percent values add up to {percent}, but they share one account's Cognito quota; lower them to 100 in total, for example `defaults: {{cognito_quota_percent: {}}}` for {} applications",
+                (100 / applications.len()).max(1),
+                applications.len()
             ),
         );
     }
