@@ -634,7 +634,7 @@ async fn replay_keeps_cognito_updates_to_the_instance_rate() {
         ));
     }
     create_table_stack(&config).await;
-    // 3 updates per second per instance; 40 % of the quota (10 per second) leaves room for one
+    // 3 updates per second per instance. 40 % of the quota (10 per second) leaves room for one
     // tagging and one expiration instance at that rate.
     let settings = format!("  cognito_updates_per_second: {RATE}\n  cognito_quota_percent: 40\n");
     let env_file = write_environment(
