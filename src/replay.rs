@@ -7,9 +7,14 @@
 //! classification and conditional writes as in the tagging function. A replay of events that
 //! were already processed therefore changes nothing. A replay of events from before the
 //! deployment attributes the users whose interactions are still inside the lookback window.
+//!
+//! A replay sends its Cognito updates at the application's `cognito_updates_per_second`, as
+//! one more instance of the tagging function would, so a backfill stays inside the rate that
+//! the application's share of Cognito's quota was planned with.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -17,6 +22,7 @@ use std::time::Instant;
 use attribution_core::attribution::Item;
 use attribution_core::contract::KEY_ATTRIBUTE;
 use attribution_core::outcome::TaggingCounts;
+use attribution_core::quota::DEFAULT_UPDATES_PER_SECOND;
 use attribution_core::{
     AttributeValue, AttributionWriter, CampaignValue, ConditionalPut, Directory, EndpointExport,
     FailureKind, InputRecord, Outcome, PutResult, ServiceError, Services, SkipReason,
@@ -147,6 +153,7 @@ pub async fn replay(
     let stack_name = session.environment.stack_name(application);
     let table = deployed_table(session, application, &stack_name).await?;
     let settings = tagging_settings(application, &table);
+    let cognito_rate = instance_cognito_rate(application);
 
     let sources = expand_sources(session, &options.sources).await?;
     let mut summary = ReplaySummary {
@@ -167,11 +174,27 @@ pub async fn replay(
     let totals = match &options.endpoints {
         Some(path) => {
             let directory = read_endpoint_export(path, options.journeys.as_deref())?;
-            run_with_directory(session, &settings, &directory, &sources, options).await?
+            run_with_directory(
+                session,
+                &settings,
+                cognito_rate,
+                &directory,
+                &sources,
+                options,
+            )
+            .await?
         }
         None => {
             let directory = PinpointDirectory::new(session.clients.pinpoint.clone());
-            run_with_directory(session, &settings, &directory, &sources, options).await?
+            run_with_directory(
+                session,
+                &settings,
+                cognito_rate,
+                &directory,
+                &sources,
+                options,
+            )
+            .await?
         }
     };
     totals.merge_into(&mut summary);
@@ -227,6 +250,14 @@ async fn deployed_table(
             output: outputs::TABLE_NAME,
             application: application.name.clone(),
         })
+}
+
+/// Returns the Cognito updates per second that one instance of this application's functions
+/// may make.
+fn instance_cognito_rate(application: &Application) -> NonZeroU32 {
+    // The environment file allows 1 to 25.
+    NonZeroU32::new(application.settings.cognito_updates_per_second)
+        .unwrap_or(DEFAULT_UPDATES_PER_SECOND)
 }
 
 /// Builds the settings the tagging function of this application runs with.
@@ -494,9 +525,12 @@ impl BatchTotals {
     }
 }
 
+/// Runs the batches with the table and user pool, or with their dry-run stand-ins. Real
+/// Cognito updates are spaced to `cognito_rate` per second.
 async fn run_with_directory<D: Directory + Sync>(
     session: &Session,
     settings: &TaggingSettings,
+    cognito_rate: NonZeroU32,
     directory: &D,
     sources: &[Source],
     options: &ReplayOptions,
@@ -514,7 +548,7 @@ async fn run_with_directory<D: Directory + Sync>(
         run_batches(session, settings, &services, sources, options).await
     } else {
         let writer = DynamoTable::new(dynamodb, &settings.table_name);
-        let pool = CognitoPool::new(cognito, &settings.user_pool_id);
+        let pool = CognitoPool::new(cognito, &settings.user_pool_id).with_rate(cognito_rate);
         let services = Services {
             directory,
             writer: &writer,
