@@ -6,6 +6,7 @@
 //! together stay within the application's share of the quota.
 
 use std::num::NonZeroU32;
+use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
@@ -18,6 +19,13 @@ pub const DEFAULT_UPDATES_PER_SECOND: NonZeroU32 = NonZeroU32::MIN;
 /// Highest rate accepted: the account's whole quota.
 pub const MAX_UPDATES_PER_SECOND: u32 = 25;
 
+/// Extra spacing between two updates, in percent of the interval that the rate gives.
+///
+/// A request is signed and sent a few milliseconds after the limiter lets it through, and
+/// that delay varies. At exactly `1 / rate` apart, two requests could then reach Cognito
+/// within one second; 5% more spacing keeps them apart.
+const SPACING_MARGIN_PERCENT: u32 = 5;
+
 /// Spaces Cognito updates to a fixed rate, without bursts.
 #[derive(Debug)]
 pub struct UpdateLimiter {
@@ -25,9 +33,15 @@ pub struct UpdateLimiter {
 }
 
 impl UpdateLimiter {
-    /// Allows `per_second` updates per second, each at least `1 / per_second` after the last.
+    /// Allows at most `per_second` updates per second, each at least `1 / per_second` plus
+    /// [`SPACING_MARGIN_PERCENT`] after the last.
     pub fn new(per_second: NonZeroU32) -> UpdateLimiter {
-        let quota = Quota::per_second(per_second).allow_burst(NonZeroU32::MIN);
+        let interval =
+            Duration::from_secs(1) * (100 + SPACING_MARGIN_PERCENT) / (100 * per_second.get());
+        // A rate so high that the interval rounds to zero nanoseconds gets no margin.
+        let quota = Quota::with_period(interval)
+            .unwrap_or_else(|| Quota::per_second(per_second))
+            .allow_burst(NonZeroU32::MIN);
         UpdateLimiter {
             limiter: RateLimiter::direct(quota),
         }
@@ -65,7 +79,7 @@ pub fn updates_per_second(
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, Instant};
+    use std::time::Instant;
 
     use futures::executor::block_on;
 
@@ -82,9 +96,10 @@ mod tests {
             }
         });
 
-        // The first update goes at once, each later one 50 ms after the one before.
+        // The first update goes at once, each later one 52.5 ms (50 ms and the margin) after
+        // the one before.
         assert!(
-            started.elapsed() >= Duration::from_millis(195),
+            started.elapsed() >= Duration::from_millis(205),
             "{:?}",
             started.elapsed()
         );
