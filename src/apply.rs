@@ -662,13 +662,8 @@ pub async fn prepare_stack(
                 return Err(StackError::Blocked(explained.unwrap_or(reason)));
             }
             StackState::InProgress => {
-                progress.line(format!(
-                    "stack {} is {}; waiting for it to settle",
-                    deployed.name, deployed.status
-                ));
-                let mut watcher = EventWatcher::new(client, &deployed.id).await?;
                 stack =
-                    cloudformation::wait_settled(client, &mut watcher, timeout, progress).await?;
+                    cloudformation::wait_for_running(client, deployed, timeout, progress).await?;
             }
             StackState::Empty => {
                 if protected && deployed.status == "ROLLBACK_COMPLETE" {

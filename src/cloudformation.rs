@@ -661,6 +661,22 @@ pub async fn wait_for_stack(
     }
 }
 
+/// Waits for the operation that `stack` is running to finish, printing its events, and
+/// returns the stack as it then is (`None` when it no longer exists).
+pub async fn wait_for_running(
+    client: &Client,
+    stack: &DeployedStack,
+    timeout: Duration,
+    progress: &Progress,
+) -> Result<Option<DeployedStack>, StackError> {
+    progress.line(format!(
+        "stack {} is {}; waiting for it to settle",
+        stack.name, stack.status
+    ));
+    let mut watcher = EventWatcher::new(client, &stack.id).await?;
+    wait_settled(client, &mut watcher, timeout, progress).await
+}
+
 /// Waits for a running operation to end, whatever its result, and returns the stack as it
 /// settled.
 ///

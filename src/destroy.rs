@@ -5,9 +5,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde::Serialize;
 
-use crate::cloudformation::{
-    self, DeployedStack, EventWatcher, StackError, StackOwner, StackState,
-};
+use crate::cloudformation::{self, DeployedStack, StackError, StackOwner, StackState};
 use crate::config::{Application, EventStreamMode};
 use crate::plan::{self, ItemAction};
 use crate::progress::Progress;
@@ -239,13 +237,8 @@ pub async fn prepare_stack(
         match deployed.state() {
             StackState::Missing => return Ok(None),
             StackState::InProgress => {
-                progress.line(format!(
-                    "stack {} is {}; waiting for it to settle",
-                    deployed.name, deployed.status
-                ));
-                let mut watcher = EventWatcher::new(client, &deployed.id).await?;
                 stack =
-                    cloudformation::wait_settled(client, &mut watcher, timeout, progress).await?;
+                    cloudformation::wait_for_running(client, deployed, timeout, progress).await?;
             }
             StackState::Stuck(reason) if !is_deletable_failure(&deployed.status) => {
                 let explained = cloudformation::explain_stuck(client, deployed).await?;

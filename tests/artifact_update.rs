@@ -8,9 +8,7 @@ use std::path::Path;
 
 use aws_config::SdkConfig;
 use sha2::Digest as _;
-use support::{
-    ApplyJson, deployer, exit_code, path_arg, seed_application, stderr, write_environment,
-};
+use support::{apply_json, path_arg, seed_application, write_environment};
 use testkit::Emulator;
 
 /// Copies a `package` output directory to `to`, adding a file to the x86_64 tagging zip so
@@ -79,23 +77,6 @@ async fn code_sha256(config: &SdkConfig, function: &str) -> String {
         .to_owned()
 }
 
-fn apply(emulator: &Emulator, env_file: &str, artifacts: &str) -> ApplyJson {
-    let output = deployer(
-        emulator,
-        &[
-            "--env",
-            env_file,
-            "--output",
-            "json",
-            "apply",
-            "--artifacts",
-            artifacts,
-        ],
-    );
-    assert_eq!(exit_code(&output), 0, "apply failed:\n{}", stderr(&output));
-    ApplyJson::parse(&output)
-}
-
 #[tokio::test]
 async fn changed_tagging_zip_updates_only_its_function() {
     let emulator = Emulator::start();
@@ -104,7 +85,7 @@ async fn changed_tagging_zip_updates_only_its_function() {
     let original = support::artifacts_dir();
     let app = seed_application(&config, "shop", 7).await;
     let env_file = path_arg(&write_environment(dir.path(), "zips", &[app], ""));
-    let first = apply(&emulator, &env_file, &path_arg(&original));
+    let first = apply_json(&emulator, &env_file, &path_arg(&original), &[]);
     let outputs = &first.application("shop").outputs;
     let tagging = outputs["TaggingFunctionName"].clone();
     let expiration = outputs["ExpirationFunctionName"].clone();
@@ -113,7 +94,7 @@ async fn changed_tagging_zip_updates_only_its_function() {
 
     let changed = dir.path().join("changed");
     let changed_key = copy_with_changed_tagging_zip(&original, &changed);
-    let second = apply(&emulator, &env_file, &path_arg(&changed));
+    let second = apply_json(&emulator, &env_file, &path_arg(&changed), &[]);
 
     assert_eq!(second.action_of("shop"), "updated");
     let uploaded = &second.artifacts.as_ref().expect("artifacts step").uploaded;
@@ -128,6 +109,6 @@ async fn changed_tagging_zip_updates_only_its_function() {
     assert_ne!(code_sha256(&config, &tagging).await, tagging_before);
     assert_eq!(code_sha256(&config, &expiration).await, expiration_before);
 
-    let third = apply(&emulator, &env_file, &path_arg(&changed));
+    let third = apply_json(&emulator, &env_file, &path_arg(&changed), &[]);
     assert_eq!(third.action_of("shop"), "unchanged");
 }

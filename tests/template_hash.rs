@@ -6,7 +6,7 @@ mod support;
 
 use aws_config::SdkConfig;
 use support::{
-    ApplyJson, deployed_template, deployer, exit_code, path_arg, seed_application, stderr, stdout,
+    apply_json, deployed_template, deployer, exit_code, path_arg, seed_application, stderr, stdout,
     write_environment,
 };
 use testkit::Emulator;
@@ -35,22 +35,6 @@ fn cloudformation_actions(emulator: &Emulator) -> Vec<String> {
         .collect()
 }
 
-fn apply(emulator: &Emulator, env_file: &str, artifacts: &str, extra: &[&str]) -> ApplyJson {
-    let mut args = vec![
-        "--env",
-        env_file,
-        "--output",
-        "json",
-        "apply",
-        "--artifacts",
-        artifacts,
-    ];
-    args.extend_from_slice(extra);
-    let output = deployer(emulator, &args);
-    assert_eq!(exit_code(&output), 0, "apply failed:\n{}", stderr(&output));
-    ApplyJson::parse(&output)
-}
-
 #[tokio::test]
 async fn stack_without_hash_output_is_read_and_updated() {
     let emulator = Emulator::start();
@@ -60,7 +44,7 @@ async fn stack_without_hash_output_is_read_and_updated() {
     let app = seed_application(&config, "shop", 7).await;
     let env_file = path_arg(&write_environment(dir.path(), "hash", &[app], ""));
     let stack = "pinpoint-attribution-hash-shop";
-    let first = apply(&emulator, &env_file, &artifacts, &[]);
+    let first = apply_json(&emulator, &env_file, &artifacts, &[]);
     assert_eq!(first.action_of("shop"), "created");
     assert!(
         first.application("shop").outputs.contains_key(HASH_OUTPUT),
@@ -78,7 +62,7 @@ async fn stack_without_hash_output_is_read_and_updated() {
     update_by_hand(&config, stack, &template).await;
 
     emulator.start_recording();
-    let second = apply(&emulator, &env_file, &artifacts, &[]);
+    let second = apply_json(&emulator, &env_file, &artifacts, &[]);
     assert_eq!(second.action_of("shop"), "updated");
     let actions = cloudformation_actions(&emulator);
     assert!(
@@ -87,7 +71,7 @@ async fn stack_without_hash_output_is_read_and_updated() {
     );
 
     emulator.start_recording();
-    let third = apply(&emulator, &env_file, &artifacts, &[]);
+    let third = apply_json(&emulator, &env_file, &artifacts, &[]);
     assert_eq!(third.action_of("shop"), "unchanged");
     assert_eq!(cloudformation_actions(&emulator), vec!["DescribeStacks"]);
 }
@@ -101,7 +85,7 @@ async fn hand_edit_that_kept_the_hash_needs_compare_templates() {
     let app = seed_application(&config, "shop", 7).await;
     let env_file = path_arg(&write_environment(dir.path(), "edit", &[app], ""));
     let stack = "pinpoint-attribution-edit-shop";
-    apply(&emulator, &env_file, &artifacts, &[]);
+    apply_json(&emulator, &env_file, &artifacts, &[]);
 
     let mut template = deployed_template(&config, stack).await;
     template["Outputs"]
@@ -159,7 +143,7 @@ async fn hand_edit_that_kept_the_hash_needs_compare_templates() {
         "the template diff shows the hand edit: {application:#}"
     );
 
-    let repaired = apply(&emulator, &env_file, &artifacts, &["--compare-templates"]);
+    let repaired = apply_json(&emulator, &env_file, &artifacts, &["--compare-templates"]);
     assert_eq!(repaired.action_of("shop"), "updated");
     let template = deployed_template(&config, stack).await;
     assert!(

@@ -87,6 +87,29 @@ pub async fn event_stream_destination(config: &SdkConfig, app_id: &str) -> Optio
         .map(str::to_owned)
 }
 
+/// Runs `apply --output json` of `env_file` with `artifacts` and `extra` arguments, failing the
+/// test when it does not exit 0, and returns its report.
+pub fn apply_json(
+    emulator: &Emulator,
+    env_file: &str,
+    artifacts: &str,
+    extra: &[&str],
+) -> ApplyJson {
+    let mut args = vec![
+        "--env",
+        env_file,
+        "--output",
+        "json",
+        "apply",
+        "--artifacts",
+        artifacts,
+    ];
+    args.extend_from_slice(extra);
+    let output = deployer(emulator, &args);
+    assert_eq!(exit_code(&output), 0, "apply failed:\n{}", stderr(&output));
+    ApplyJson::parse(&output)
+}
+
 /// One application of a generated environment file.
 #[derive(Debug, Clone)]
 pub struct AppSpec {
