@@ -454,8 +454,14 @@ pub fn plan_from_inspection(
             return plan;
         }
         StackState::Empty => {
-            plan.stack_action = ItemAction::Replace;
-            plan.resource_changes = plan::resources_to_add(&rendered.template);
+            let (action, blocked) =
+                plan::empty_stack_action(&deployed.name, &deployed.status, protected);
+            plan.stack_action = action;
+            if action == ItemAction::Blocked {
+                plan.blocked = blocked;
+            } else {
+                plan.resource_changes = plan::resources_to_add(&rendered.template);
+            }
             return plan;
         }
         StackState::InProgress => {

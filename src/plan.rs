@@ -278,6 +278,25 @@ fn foreign_account_reason(stream_arn: &str, ours: &str) -> Option<String> {
     ))
 }
 
+/// Plans a stack that holds no resources (`ROLLBACK_COMPLETE` or `REVIEW_IN_PROGRESS`):
+/// apply deletes and creates it again, except a failed first create in a protected
+/// environment, which apply keeps for a person to read, so the plan is blocked.
+pub fn empty_stack_action(
+    stack: &str,
+    status: &str,
+    protected: bool,
+) -> (ItemAction, Option<String>) {
+    if protected && status == "ROLLBACK_COMPLETE" {
+        return (
+            ItemAction::Blocked,
+            Some(format!(
+                "stack {stack} is ROLLBACK_COMPLETE because its first create failed. The environment is protected, so apply keeps it: read the stack's events, delete it yourself with `aws cloudformation delete-stack --stack-name {stack}`, then apply again."
+            )),
+        );
+    }
+    (ItemAction::Replace, None)
+}
+
 /// Resource actions of a stack that does not exist yet: every resource of the template is added.
 pub fn resources_to_add(template: &str) -> Vec<ResourceChange> {
     let Ok(document) = serde_saphyr::from_str::<serde_json::Value>(template) else {
@@ -463,5 +482,28 @@ mod tests {
         assert!(diff.contains("-b: 2"), "{diff}");
         assert!(diff.contains("+b: 3"), "{diff}");
         assert!(template_diff("a\n", "a\n", "s").is_empty());
+    }
+
+    #[test]
+    fn protected_failed_create_is_blocked() {
+        let (action, reason) = empty_stack_action("s", "ROLLBACK_COMPLETE", true);
+
+        assert_eq!(action, ItemAction::Blocked);
+        assert!(reason.is_some_and(|reason| reason.contains("delete-stack --stack-name s")));
+    }
+
+    #[test]
+    fn empty_stack_is_replaced_otherwise() {
+        for (status, protected) in [
+            ("ROLLBACK_COMPLETE", false),
+            ("REVIEW_IN_PROGRESS", true),
+            ("REVIEW_IN_PROGRESS", false),
+        ] {
+            assert_eq!(
+                empty_stack_action("s", status, protected),
+                (ItemAction::Replace, None),
+                "{status}, protected {protected}"
+            );
+        }
     }
 }
