@@ -13,7 +13,7 @@ truncated line in 997, an endpoint export and journey names, since moto has no P
 endpoint API), and replays them with `BIN replay`.
 
 The recorded `AdminUpdateUserAttributes` requests are then counted per second of their
-`X-Amz-Date` header, which the SDK sets when it signs and sends each request; moto's recorder
+`X-Amz-Date` header, which the SDK sets when it signs and sends each request. moto's recorder
 keeps no time of its own. A window with more than RATE requests breaks the per-instance limit
 that the replay, like one instance of the tagging function, is held to.
 

@@ -265,9 +265,9 @@ def cognito_settings(count: int) -> dict:
     """Returns the Cognito quota settings that let `count` applications share one account.
 
     Up to 5 applications fit the defaults (20 % each of 25 updates per second). More split
-    the quota evenly; each application needs 2 updates per second (one instance of each
-    function at 1 per second), so from 13 applications on the file also states a raised
-    account quota (`cognito_quota`), as an account running that many would need.
+    the quota evenly. Each application needs 2 updates per second (one instance of each
+    function at 1 per second). From 13 applications on, the file therefore also states a
+    raised account quota (`cognito_quota`), as an account running that many would need.
     """
     if count <= 5:
         return {}

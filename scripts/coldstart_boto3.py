@@ -4,7 +4,7 @@
 the venv's Python, and the testkit's Runtime API starts it as Lambda starts a custom runtime.
 At start it imports boto3, creates the clients named in BOTO3_CLIENTS (comma-separated, none
 when unset), then requests its first event from the Runtime API with
-GET /2018-06-01/runtime/invocation/next and answers each event through its handler.
+GET /2018-06-01/runtime/invocation/next and returns each event's handler result.
 """
 
 import json

@@ -34,7 +34,7 @@ pub struct Environment {
     /// Protected environments refuse destroy and retain data resources.
     pub protected: bool,
     /// Cognito user updates per second that the account and region may make (AWS's default
-    /// quota unless it was raised); the applications' `cognito_quota_percent` are shares of it.
+    /// quota unless it was raised). Each application's `cognito_quota_percent` is a share of it.
     pub cognito_quota: u32,
     pub stack_prefix: String,
     /// Bucket for Lambda zips; when unset the deployer uses one per account and region.

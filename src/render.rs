@@ -211,7 +211,7 @@ pub fn render_application_with(
 ///
 /// The template carries the hash as an output, computed while that output contains a fixed
 /// placeholder. A stack whose output equals the hash of a newly rendered template therefore
-/// holds the same document, and a run can skip reading the template back. Text that does not
+/// contains the same document, and a run can skip reading the template back. Text that does not
 /// parse as YAML is hashed as it is.
 pub fn template_hash(template: &str) -> String {
     use sha2::Digest as _;

@@ -143,7 +143,7 @@ async fn lifecycle_create_unchanged_update_destroy() {
         mutating.is_empty(),
         "a no-change apply made mutating calls: {mutating:#?}"
     );
-    // The template hash output stands in for the deployed template: one DescribeStacks per
+    // The template hash output replaces reading the deployed template: one DescribeStacks per
     // application, and no GetTemplate.
     let cloudformation: Vec<&str> = calls
         .iter()

@@ -77,7 +77,7 @@ async fn stack_without_hash_output_is_read_and_updated() {
 }
 
 #[tokio::test]
-async fn hand_edit_that_kept_the_hash_needs_compare_templates() {
+async fn compare_templates_finds_hand_edit() {
     let emulator = Emulator::start();
     let config = emulator.sdk_config();
     let dir = tempfile::tempdir().expect("temp dir");

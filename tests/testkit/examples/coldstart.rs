@@ -16,7 +16,7 @@
 //! ```
 //!
 //! Every subject gets the function settings of the tagging and expiration functions and test
-//! credentials; none of them makes an AWS request before its first `next`.
+//! credentials. None of them makes an AWS request before its first `next`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
